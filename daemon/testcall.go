@@ -1,0 +1,32 @@
+package daemon
+
+// TestCall asks a simulated line to place a call into the box, as `hotline call` does. It
+// travels as JSON from the CLI to POST /api/sim/call.
+type TestCall struct {
+	From          string `json:"from"`                      // caller ID the simulated network presents
+	Line          string `json:"line,omitempty"`            // simulated line to ring ("" = the first free one)
+	Digits        string `json:"digits,omitempty"`          // keys to press once the menu has played
+	Say           []byte `json:"say_pcm,omitempty"`         // what the caller says after the beep: s16le, 8 kHz mono
+	Record        bool   `json:"record,omitempty"`          // send back what the caller heard
+	InbandOnly    bool   `json:"inband_only,omitempty"`     // the modem does not report digits itself (+QTONEDET off)
+	HangupAfterMS int    `json:"hangup_after_ms,omitempty"` // caller hangs up this long after the answer (0 = waits for the box)
+	MaxRings      int    `json:"max_rings,omitempty"`       // caller gives up after this many rings (0 = 10)
+}
+
+// TestCallResult sums up a test call from the caller's side and the box's call log.
+type TestCallResult struct {
+	Line             string  `json:"line"`
+	CallID           int64   `json:"call_id,omitempty"`
+	Rings            int     `json:"rings"`
+	AnsweredAfterMS  int64   `json:"answered_after_ms"`
+	Outcome          string  `json:"outcome"` // from the call log: "voicemail", "abandoned", "missed", ...
+	MenuPath         string  `json:"menu_path"`
+	DigitsSent       string  `json:"digits_sent"`
+	PromptsHeard     int     `json:"prompts_heard"`
+	SecondsHeard     float64 `json:"seconds_heard"`
+	DurationMS       int64   `json:"duration_ms"`
+	HungUpBy         string  `json:"hung_up_by"` // "box" or "caller"
+	VoicemailID      int64   `json:"voicemail_id,omitempty"`
+	VoicemailSeconds float64 `json:"voicemail_seconds,omitempty"`
+	Heard            []byte  `json:"heard_pcm,omitempty"` // what the caller heard, s16le 8 kHz mono (when asked)
+}
