@@ -1,0 +1,69 @@
+# hotline — build, run, test.
+# `make run` builds and starts the box with two simulated modems; `make test` installs what the
+# tests need (Debian packages, when root) and runs every test.
+
+GO        ?= go
+BIN       := bin/hotline
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+DATA      ?= ./var
+LISTEN    ?= 127.0.0.1:8080
+FUZZTIME  ?= 5s
+# Debian packages the tests use: speech and tools for audio, a real browser for the admin.
+TEST_DEBS := espeak-ng sox chromium
+
+.PHONY: all build run test test-deps lint cross bench fuzz soak prompts clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+run: build
+	$(BIN) run --sim 2 --data $(DATA) --listen $(LISTEN)
+
+# Installs the Debian packages the tests need when they are missing (as root; otherwise it
+# says what to install and the tests that need them fail).
+test-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "please install:$$missing (sudo apt-get install$$missing)"; fi; \
+	fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+test: test-deps lint cross
+	$(GO) test -race -timeout 20m ./...
+	$(MAKE) fuzz FUZZTIME=3s
+
+# The binary must build without cgo for the boards: Pi 3/4/5/Zero 2 W (arm64), older Pis (armv7, armv6).
+cross:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -o /dev/null .
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -o /dev/null .
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -o /dev/null .
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./voice/... ./hw/... ./daemon/...
+
+# Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for a long run).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null; \
+	  done; done
+
+soak:
+	HOTLINE_SOAK=1 $(GO) test -run Soak -timeout 2h -v ./...
+
+# Regenerates the default voice prompts from text (espeak-ng, sox).
+prompts:
+	voice/prompts/make-prompts.sh
+
+clean:
+	rm -rf bin dist

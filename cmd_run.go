@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"hotline/daemon"
+	"hotline/web"
+)
+
+// modemFlags collects repeated --modem flags.
+type modemFlags []daemon.ModemSpec
+
+func (m *modemFlags) String() string { return fmt.Sprint(len(*m), " modems") }
+func (m *modemFlags) Set(s string) error {
+	spec, err := daemon.ParseModemSpec(s)
+	if err != nil {
+		return err
+	}
+	*m = append(*m, spec)
+	return nil
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "./var", "data folder: database, voicemail, recordings, prompts")
+	listen := fs.String("listen", "127.0.0.1:8080", "address of the web admin")
+	sims := fs.Int("sim", 0, "number of simulated Quectel EC25 lines")
+	debug := fs.Bool("debug", false, "log every AT line and more")
+	var modems modemFlags
+	fs.Var(&modems, "modem", "a modem's ports: PATH,audio=PATH[,kind=quectel] (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if *sims < 0 || *sims > 8 {
+		return usageError{"--sim takes 0 to 8 lines"}
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	if *sims == 0 && len(modems) == 0 {
+		found, err := discoverModems(log)
+		if err != nil {
+			log.Warn("looking for modems", "err", err)
+		}
+		modems = found
+		if len(modems) == 0 {
+			log.Warn("no modem found; the admin runs, but no line answers. Plug a modem in and restart, or try --sim 2")
+		}
+	}
+
+	h, err := daemon.Open(ctx, daemon.Config{DataDir: *data, Sims: *sims, Modems: modems, Logger: log, SimToneReports: true})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+
+	opts := web.Options{Store: h.Store, Logger: log.With("subsys", "web")}
+	if *sims > 0 {
+		opts.Sim = h
+	}
+	srv, err := web.New(opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("web admin: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	url := adminURL(ln.Addr())
+	fmt.Fprintf(stdout, "hotline %s is running with %d line(s): %s\n", version, len(h.Lines()), strings.Join(h.Lines(), ", "))
+	fmt.Fprintf(stdout, "Web admin: %s\n", url)
+	code, err := h.Store.SetupCode(ctx)
+	if err != nil {
+		return err
+	}
+	if code != "" {
+		fmt.Fprintf(stdout, "First visit: claim the box with the setup code %s (kept in %s until used),\n", code, filepath.Join(*data, "setup-code.txt"))
+		fmt.Fprintf(stdout, "or set the owner password here: ./bin/hotline passwd --data %s\n", *data)
+	}
+	if *sims > 0 {
+		fmt.Fprintf(stdout, "Test call: ./bin/hotline call --addr %s --from +79161234567 --digits 0\n", url)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Go(func() {
+		if err := h.Run(runCtx); err != nil {
+			errc <- err
+		}
+	})
+	wg.Go(func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("web admin: %w", err)
+		}
+	})
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case runErr = <-errc:
+	}
+	shut, cancelShut := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancelShut()
+	_ = hs.Shutdown(shut)
+	cancel()
+	wg.Wait()
+	return runErr
+}
+
+func adminURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}

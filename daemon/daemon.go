@@ -1,0 +1,308 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"hotline/daemon/store"
+	"hotline/daemon/switchboard"
+	"hotline/hw"
+	"hotline/hw/gsm"
+	"hotline/hw/modem"
+	"hotline/hw/sim"
+	"hotline/voice/prompts"
+)
+
+// ModemSpec names the ports of one modem given on the command line:
+// "PATH[,audio=PATH][,kind=KIND]".
+type ModemSpec struct {
+	AT    string
+	Audio string
+	Kind  string
+}
+
+// Kinds of modem the daemon can drive.
+var modemKinds = []string{"quectel"}
+
+// ParseModemSpec reads "PATH[,audio=PATH][,kind=KIND]".
+func ParseModemSpec(s string) (ModemSpec, error) {
+	parts := strings.Split(s, ",")
+	spec := ModemSpec{AT: strings.TrimSpace(parts[0]), Kind: "quectel"}
+	if spec.AT == "" {
+		return spec, fmt.Errorf("modem %q: the AT port path is missing", s)
+	}
+	for _, p := range parts[1:] {
+		k, v, ok := strings.Cut(p, "=")
+		v = strings.TrimSpace(v)
+		switch {
+		case !ok || v == "":
+			return spec, fmt.Errorf("modem %q: %q is not key=value", s, p)
+		case k == "audio":
+			spec.Audio = v
+		case k == "kind":
+			spec.Kind = v
+		default:
+			return spec, fmt.Errorf("modem %q: unknown option %q (audio=, kind=)", s, k)
+		}
+	}
+	known := false
+	for _, k := range modemKinds {
+		known = known || k == spec.Kind
+	}
+	if !known {
+		return spec, fmt.Errorf("modem %q: unknown kind %q (known: %s)", s, spec.Kind, strings.Join(modemKinds, ", "))
+	}
+	if spec.Audio == "" {
+		return spec, fmt.Errorf("modem %q: a Quectel modem needs its audio port: audio=PATH", s)
+	}
+	return spec, nil
+}
+
+// Config says what the daemon runs.
+type Config struct {
+	DataDir string
+	Sims    int         // simulated Quectel EC25 lines
+	Modems  []ModemSpec // real modems
+	Logger  *slog.Logger
+	// SimToneReports makes simulated modems report digits themselves (+QTONEDET) besides the
+	// in-band tones; on by default in `hotline run`.
+	SimToneReports bool
+}
+
+// Hotline is the running box: store, lines, switchboard.
+type Hotline struct {
+	Store *store.Store
+	Board *switchboard.Board
+
+	cfg   Config
+	log   *slog.Logger
+	lines []lineRunner
+	sims  map[string]*sim.EC25
+
+	simMu   sync.Mutex
+	simBusy map[string]bool
+}
+
+type lineRunner struct {
+	line  *gsm.Quectel
+	ports []io.Closer
+}
+
+// Open opens the store and the lines; Run starts them.
+func Open(ctx context.Context, cfg Config) (*Hotline, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	st, err := store.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	h := &Hotline{Store: st, cfg: cfg, log: cfg.Logger, sims: map[string]*sim.EC25{}, simBusy: map[string]bool{}}
+	h.Board = switchboard.New(switchboard.Options{
+		Store:        st,
+		Prompts:      prompts.Load,
+		VoicemailDir: filepath.Join(st.Dir(), "voicemail"),
+		Logger:       cfg.Logger.With("subsys", "switchboard"),
+	})
+	for i := range cfg.Sims {
+		id := fmt.Sprintf("gsm%d", i+1)
+		m, err := sim.NewEC25(sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports})
+		if err != nil {
+			h.Close()
+			return nil, fmt.Errorf("simulated modem %s: %w", id, err)
+		}
+		h.sims[id] = m
+		if err := h.addModem(id, ModemSpec{AT: m.ATPath(), Audio: m.AudioPath(), Kind: "quectel"}); err != nil {
+			h.Close()
+			return nil, err
+		}
+	}
+	for i, spec := range cfg.Modems {
+		if err := h.addModem(fmt.Sprintf("gsm%d", cfg.Sims+i+1), spec); err != nil {
+			h.Close()
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+func (h *Hotline) addModem(id string, spec ModemSpec) error {
+	at, err := modem.OpenPort(spec.AT)
+	if err != nil {
+		return fmt.Errorf("line %s: %w", id, err)
+	}
+	audio, err := modem.OpenPort(spec.Audio)
+	if err != nil {
+		at.Close()
+		return fmt.Errorf("line %s: audio port: %w", id, err)
+	}
+	q := gsm.NewQuectel(id, at, audio, gsm.QuectelOptions{Logger: h.log.With("subsys", "gsm", "line", id), ToneDetect: true})
+	h.lines = append(h.lines, lineRunner{line: q, ports: []io.Closer{at, audio}})
+	return nil
+}
+
+// Lines returns the IDs of the lines.
+func (h *Hotline) Lines() []string {
+	ids := make([]string, len(h.lines))
+	for i, l := range h.lines {
+		ids[i] = l.line.ID()
+	}
+	return ids
+}
+
+// Run drives every line until ctx ends, then stops them all and waits.
+func (h *Hotline) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, m := range h.sims {
+		wg.Go(func() {
+			if err := m.Run(ctx); err != nil && ctx.Err() == nil {
+				h.log.Error("simulated modem stopped", "err", err)
+			}
+		})
+	}
+	for _, l := range h.lines {
+		var lw sync.WaitGroup
+		_ = lw
+		wg.Go(func() {
+			if err := l.line.Run(ctx); err != nil && ctx.Err() == nil {
+				h.log.Error("line stopped", "line", l.line.ID(), "err", err)
+			}
+		})
+		wg.Go(func() {
+			if err := h.Board.Serve(ctx, l.line); err != nil {
+				h.log.Error("switchboard stopped", "line", l.line.ID(), "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+// Close releases the ports and the store. Call it after Run has returned.
+func (h *Hotline) Close() error {
+	var errs []error
+	for _, l := range h.lines {
+		for _, p := range l.ports {
+			errs = append(errs, p.Close())
+		}
+	}
+	for _, m := range h.sims {
+		errs = append(errs, m.Close())
+	}
+	errs = append(errs, h.Store.Close())
+	return errors.Join(errs...)
+}
+
+// ErrNoSimLine is returned by TestCall when no simulated line is free.
+var ErrNoSimLine = errors.New("no free simulated line")
+
+// TestCall places a call from a simulated caller into the box and reports what happened, from
+// the caller's side and from the call log.
+func (h *Hotline) TestCall(ctx context.Context, tc TestCall) (TestCallResult, error) {
+	id, m, err := h.pickSim(tc.Line)
+	if err != nil {
+		return TestCallResult{}, err
+	}
+	defer h.releaseSim(id)
+	if len(tc.Say)%2 != 0 {
+		return TestCallResult{}, errors.New("say_pcm must be 16-bit samples (an even number of bytes)")
+	}
+	say := make([]int16, len(tc.Say)/2)
+	for i := range say {
+		say[i] = int16(uint16(tc.Say[2*i]) | uint16(tc.Say[2*i+1])<<8)
+	}
+	ends, cancel := h.Board.Subscribe()
+	defer cancel()
+	res, err := m.Call(ctx, sim.Caller{
+		From:          tc.From,
+		Digits:        tc.Digits,
+		Say:           say,
+		HangupAfter:   time.Duration(tc.HangupAfterMS) * time.Millisecond,
+		MaxRings:      tc.MaxRings,
+		NoToneReports: tc.InbandOnly,
+	})
+	if err != nil {
+		return TestCallResult{}, fmt.Errorf("test call on %s: %w", id, err)
+	}
+	out := TestCallResult{
+		Line:            id,
+		Rings:           res.Rings,
+		AnsweredAfterMS: res.AnsweredAfter.Milliseconds(),
+		DigitsSent:      res.DigitsSent,
+		PromptsHeard:    res.PromptsHeard,
+		SecondsHeard:    res.SecondsHeard,
+		DurationMS:      res.Duration.Milliseconds(),
+		HungUpBy:        res.HungUpBy,
+	}
+	if tc.Record {
+		out.Heard = make([]byte, 2*len(res.Heard))
+		for i, s := range res.Heard {
+			out.Heard[2*i], out.Heard[2*i+1] = byte(s), byte(uint16(s)>>8)
+		}
+	}
+	// The record is completed right after the line's hang-up; wait for it.
+	wait := time.NewTimer(10 * time.Second)
+	defer wait.Stop()
+	for {
+		select {
+		case e := <-ends:
+			if e.LineID != id {
+				continue
+			}
+			out.CallID = e.CallID
+			c, err := h.Store.Call(ctx, e.CallID)
+			if err != nil {
+				return out, fmt.Errorf("test call: read the call record: %w", err)
+			}
+			out.Outcome, out.MenuPath, out.VoicemailID = c.Outcome, c.MenuPath, c.VoicemailID
+			if c.VoicemailID != 0 {
+				if v, err := h.Store.Voicemail(ctx, c.VoicemailID); err == nil {
+					out.VoicemailSeconds = v.Duration.Seconds()
+				}
+			}
+			return out, nil
+		case <-wait.C:
+			return out, errors.New("test call: the box did not complete the call record within 10 s")
+		case <-ctx.Done():
+			return out, ctx.Err()
+		}
+	}
+}
+
+func (h *Hotline) pickSim(want string) (string, *sim.EC25, error) {
+	h.simMu.Lock()
+	defer h.simMu.Unlock()
+	if want != "" {
+		m, ok := h.sims[want]
+		if !ok {
+			return "", nil, fmt.Errorf("%q is not a simulated line", want)
+		}
+		if h.simBusy[want] {
+			return "", nil, fmt.Errorf("line %s is busy with another test call", want)
+		}
+		h.simBusy[want] = true
+		return want, m, nil
+	}
+	for _, id := range h.Lines() {
+		if m, ok := h.sims[id]; ok && !h.simBusy[id] {
+			h.simBusy[id] = true
+			return id, m, nil
+		}
+	}
+	return "", nil, ErrNoSimLine
+}
+
+func (h *Hotline) releaseSim(id string) {
+	h.simMu.Lock()
+	delete(h.simBusy, id)
+	h.simMu.Unlock()
+}
+
+var _ hw.Line = (*gsm.Quectel)(nil)

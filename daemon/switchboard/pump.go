@@ -1,0 +1,174 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"hotline/hw"
+	"hotline/voice"
+	"hotline/voice/dtmf"
+)
+
+// mergeFrames is how close (in frames) a digit from the modem's own detector and the same digit
+// from the in-band receiver must be to count as one key press: 200 ms.
+const mergeFrames = 10
+
+// recordPool is how many frames may wait for the recorder (1.28 s) before the pump drops audio.
+const recordPool = 64
+
+// keyPress is one key the caller pressed, stamped with the frame it was heard in.
+type keyPress struct {
+	key   byte
+	frame int64
+}
+
+// pump moves a call's audio: it reads a frame from the line, listens for keys, hands frames to the
+// recorder when asked, and writes the next frame of the current prompt (or silence) back. It is
+// the only code on the 20 ms path and allocates nothing per frame.
+type pump struct {
+	audio hw.Audio
+	dec   func(dst []int16, src []byte)
+	enc   func(dst []byte, src []int16)
+	rx    *dtmf.Receiver
+
+	in, out []byte
+	frame   voice.Frame
+	outPCM  voice.Frame
+
+	// from the flow
+	play     chan []int16 // a prompt to play from its start; nil stops playback
+	modemKey chan byte    // keys reported by the device itself
+	record   atomic.Bool
+
+	// to the flow
+	keys     chan byte         // merged key presses
+	played   chan struct{}     // the current prompt has finished
+	recorded chan *voice.Frame // frames while recording
+	free     chan *voice.Frame // recorder returns frames here
+
+	// state
+	prompt    []int16
+	pos       int
+	frames    int64
+	lastKey   keyPress
+	lastFrom  int // 1 = in-band, 2 = modem
+	underruns atomic.Int64
+	dropped   atomic.Int64
+}
+
+func newPump(a hw.Audio, modemKey chan byte) (*pump, error) {
+	f := a.Format()
+	p := &pump{
+		audio:    a,
+		rx:       dtmf.NewReceiver(),
+		in:       make([]byte, f.FrameBytes()),
+		out:      make([]byte, f.FrameBytes()),
+		play:     make(chan []int16, 1),
+		modemKey: modemKey,
+		keys:     make(chan byte, 32),
+		played:   make(chan struct{}, 1),
+		recorded: make(chan *voice.Frame, recordPool),
+		free:     make(chan *voice.Frame, recordPool),
+		lastKey:  keyPress{frame: -1000},
+	}
+	for range recordPool {
+		p.free <- new(voice.Frame)
+	}
+	switch f {
+	case hw.S16LE:
+		p.dec, p.enc = voice.DecodeS16LE, voice.EncodeS16LE
+	case hw.ULaw:
+		p.dec, p.enc = voice.ULawDecode, voice.ULawEncode
+	case hw.ALaw:
+		p.dec, p.enc = voice.ALawDecode, voice.ALawEncode
+	case hw.U8:
+		p.dec, p.enc = voice.DecodeU8, voice.EncodeU8
+	default:
+		return nil, fmt.Errorf("switchboard: audio format %v not supported", f)
+	}
+	return p, nil
+}
+
+// run moves frames until ctx ends or the audio fails.
+func (p *pump) run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		if err := p.step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// step moves one frame in and one frame out.
+func (p *pump) step() error {
+	err := p.audio.ReadFrame(p.in)
+	if errors.Is(err, hw.ErrUnderrun) {
+		p.underruns.Add(1)
+	} else if err != nil {
+		return fmt.Errorf("switchboard: read audio: %w", err)
+	}
+	p.frames++
+	p.dec(p.frame[:], p.in)
+
+	if k, ok := p.rx.Process(&p.frame); ok {
+		p.key(k, 1)
+	}
+	for {
+		select {
+		case k := <-p.modemKey:
+			p.key(k, 2)
+			continue
+		default:
+		}
+		break
+	}
+	if p.record.Load() {
+		select {
+		case f := <-p.free:
+			*f = p.frame
+			p.recorded <- f // cannot block: recorded holds as many as free
+		default:
+			p.dropped.Add(1)
+		}
+	}
+
+	select {
+	case pr := <-p.play:
+		p.prompt, p.pos = pr, 0
+	default:
+	}
+	n := 0
+	if p.prompt != nil {
+		n = copy(p.outPCM[:], p.prompt[p.pos:])
+		p.pos += n
+		if p.pos >= len(p.prompt) {
+			p.prompt = nil
+			select {
+			case p.played <- struct{}{}:
+			default:
+			}
+		}
+	}
+	clear(p.outPCM[n:])
+	p.enc(p.out, p.outPCM[:])
+	if err := p.audio.WriteFrame(p.out); err != nil {
+		return fmt.Errorf("switchboard: write audio: %w", err)
+	}
+	return nil
+}
+
+// key merges a key from one source with the same key from the other: one press is one key.
+func (p *pump) key(k byte, from int) {
+	if k == p.lastKey.key && from != p.lastFrom && p.frames-p.lastKey.frame <= mergeFrames {
+		p.lastFrom = 0 // merged; a third report would be a new press
+		return
+	}
+	p.lastKey = keyPress{key: k, frame: p.frames}
+	p.lastFrom = from
+	select {
+	case p.keys <- k:
+	default: // 32 keys unread: the flow is not listening; older keys are enough
+	}
+}
