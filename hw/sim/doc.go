@@ -1,0 +1,39 @@
+// Package sim simulates GSM modems on pseudo-terminals, so the hotline can run, and be tested
+// end to end, without hardware. A simulated modem speaks its dialect on a pair of ptys exactly
+// as the real device does on /dev/ttyUSBn, and a virtual caller rings it, listens to the box,
+// presses keys and speaks.
+//
+// # Concepts
+//
+// [EC25] is a Quectel EC25 in serial-PCM mode. [EC25.ATPath] is its AT port (the real modem's
+// /dev/ttyUSB2) and [EC25.AudioPath] its audio port (/dev/ttyUSB1). The daemon opens both paths
+// with an ordinary serial library; nothing tells them apart from USB serial ports. The slave
+// sides are raw from the moment they exist, and the simulator keeps them open, so the daemon may
+// close and reopen them at will.
+//
+// The AT port echoes commands until ATE0, frames every reply as "\r\n<text>\r\n" and ends each
+// command line with one final result (OK, ERROR, +CME ERROR: n, NO CARRIER). Unsolicited codes
+// follow the real modem's switches: +CLIP only after AT+CLIP=1, +QIND "ccinfo" only after
+// AT+QINDCFG="ccinfo",1, +QTONEDET only after AT+QTONEDET=1 (and [Options.ToneReports]),
+// +CRING: VOICE instead of RING after AT+CRC=1.
+//
+// Commands: AT, ATE, ATI, ATA, ATH, ATV1, ATQ0, ATZ, AT&F, S-registers, A/, and the extended
+// commands +CGMI +CGMM +CGMR +CGSN/+GSN +CIMI +QCCID +CPIN +CSQ +COPS +CREG +CEREG +CGREG +CFUN
+// (AT+CFUN=1,1 resets the module: the call drops, settings return to their defaults, RDY
+// follows) +CMEE +CLIP +CRC +QTONEDET +QINDCFG +QPCMV +CLCC +CHUP +QHUP, several on one line
+// separated by ';'. +CSCS +CMGF +CNMI +CSSN +VTD +VTS +QURCCFG +QGPSCFG +QCFG +CSMS +CPMS are
+// accepted and have no effect. Outgoing calls (ATD) and SMS are not simulated; anything else
+// is ERROR.
+//
+// The audio port carries signed 16-bit little-endian 8 kHz mono in 320-byte frames, one every
+// 20 ms, while a call is up and the box has sent AT+QPCMV=1,0. What the box writes is read all
+// the time and dropped outside a call.
+//
+// [EC25.Call] places one call from a virtual [Caller] and returns what the caller experienced
+// as a [Result]. The caller's script: ring until answered; listen; after hearing something and
+// then 1 s of silence, press [Caller.Digits] as DTMF tones; after hearing something again and
+// then 600 ms of silence, say [Caller.Say]; then wait for the box to hang up, or hang up after
+// [Caller.HangupAfter].
+//
+// Every goroutine belongs to [EC25.Run] or to the [EC25.Call] that started it and ends with it.
+package sim
