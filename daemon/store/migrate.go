@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"time"
+)
+
+// migration is one step of the schema. SQL runs first, then Func, in the same transaction.
+type migration struct {
+	Name string
+	SQL  string
+	Func func(ctx context.Context, tx *sql.Tx) error
+}
+
+// migrations is the schema, in order. PRAGMA user_version holds how many have been applied.
+// Add new steps at the end; never edit or reorder the ones that shipped.
+var migrations = []migration{
+	{Name: "calls and voicemail", SQL: `
+CREATE TABLE calls (
+	id          INTEGER PRIMARY KEY,
+	line_id     TEXT    NOT NULL,
+	number      TEXT    NOT NULL,
+	raw_number  TEXT    NOT NULL,
+	started_at  INTEGER NOT NULL,
+	answered_at INTEGER,
+	ended_at    INTEGER,
+	menu_path   TEXT    NOT NULL DEFAULT '',
+	outcome     TEXT    NOT NULL DEFAULT ''
+		CHECK (outcome IN ('', 'voicemail', 'abandoned', 'missed', 'completed', 'failed')),
+	status      TEXT    NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'done'))
+);
+CREATE INDEX calls_started ON calls (started_at);
+CREATE INDEX calls_line ON calls (line_id, id);
+CREATE INDEX calls_number ON calls (number, id);
+CREATE INDEX calls_open ON calls (id) WHERE outcome = '';
+
+CREATE TABLE voicemails (
+	id          INTEGER PRIMARY KEY,
+	call_id     INTEGER NOT NULL REFERENCES calls (id),
+	file        TEXT    NOT NULL UNIQUE,
+	created_at  INTEGER NOT NULL,
+	duration_ms INTEGER NOT NULL DEFAULT 0,
+	complete    INTEGER NOT NULL DEFAULT 0,
+	handled_at  INTEGER,
+	handled_by  TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX voicemails_call ON voicemails (call_id);
+CREATE INDEX voicemails_unhandled ON voicemails (id) WHERE handled_at IS NULL;
+
+CREATE TABLE settings (
+	key        TEXT PRIMARY KEY,
+	value      TEXT    NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+`},
+	{Name: "users, sessions, setup code, audit log", SQL: `
+CREATE TABLE users (
+	name       TEXT PRIMARY KEY,
+	role       TEXT    NOT NULL CHECK (role IN ('owner', 'operator')),
+	password   TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+	token_hash BLOB PRIMARY KEY,
+	user_name  TEXT    NOT NULL REFERENCES users (name) ON DELETE CASCADE ON UPDATE CASCADE,
+	csrf       TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+CREATE INDEX sessions_user ON sessions (user_name);
+
+CREATE TABLE setup_code (
+	id         INTEGER PRIMARY KEY CHECK (id = 1),
+	code       TEXT    NOT NULL,
+	created_at INTEGER NOT NULL
+);
+
+CREATE TABLE audit (
+	id     INTEGER PRIMARY KEY,
+	at     INTEGER NOT NULL,
+	user   TEXT    NOT NULL,
+	action TEXT    NOT NULL,
+	detail TEXT    NOT NULL
+);
+`},
+}
+
+// SchemaVersion is the user_version of a database after Open.
+func SchemaVersion() int { return len(migrations) }
+
+// migrate brings the schema up to date, backing up an existing database first.
+func (s *Store) migrate(ctx context.Context) error {
+	var version int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	latest := len(s.opts.migrations)
+	switch {
+	case version > latest:
+		return fmt.Errorf("store: database schema v%d is newer than this program (v%d); install the newer hotline or restore a backup", version, latest)
+	case version > 0 && version < latest:
+		if _, err := s.Backup(ctx); err != nil {
+			return fmt.Errorf("store: backup before migrating v%d to v%d: %w", version, latest, err)
+		}
+	case version > 0:
+		if _, err := s.BackupIfDue(ctx); err != nil {
+			// A missing daily backup is no reason to stop answering the phone.
+			s.log.Warn("daily backup failed", "err", err)
+		}
+	}
+	for i := version; i < latest; i++ {
+		m := s.opts.migrations[i]
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if m.SQL != "" {
+				if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+					return err
+				}
+			}
+			if m.Func != nil {
+				if err := m.Func(ctx, tx); err != nil {
+					return err
+				}
+			}
+			// PRAGMA takes no parameters; i+1 is our own integer.
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %d (%s): %w", i+1, m.Name, err)
+		}
+		s.log.Info("schema migrated", "version", i+1, "step", m.Name)
+	}
+	return nil
+}
+
+var backupName = regexp.MustCompile(`^hotline-(\d{8}-\d{6})\.db$`)
+
+const backupTimeLayout = "20060102-150405"
+
+// Backup writes a consistent copy of the database to DIR/backups/hotline-YYYYMMDD-HHMMSS.db
+// (UTC) with VACUUM INTO, removes all but the newest backups, and returns the new file's path.
+func (s *Store) Backup(ctx context.Context) (string, error) {
+	dir := filepath.Join(s.dir, BackupDir)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("store: backup: %w", err)
+	}
+	name := "hotline-" + s.now().Format(backupTimeLayout) + ".db"
+	final := filepath.Join(dir, name)
+	tmp := final + ".tmp"
+	os.Remove(tmp) // a leftover from a backup cut short
+	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("store: backup to %s: %w", tmp, err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("store: backup: %w", err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("store: backup: %w", err)
+	}
+	if err := s.rotateBackups(); err != nil {
+		return final, err
+	}
+	s.log.Info("database backed up", "file", final)
+	return final, nil
+}
+
+// BackupIfDue makes a backup when the newest one is a day old or older (or there is none), and
+// returns its path, or "" when none was due. The daemon may call it from a daily timer.
+func (s *Store) BackupIfDue(ctx context.Context) (string, error) {
+	names, err := s.backups()
+	if err != nil {
+		return "", err
+	}
+	if len(names) > 0 {
+		m := backupName.FindStringSubmatch(names[len(names)-1])
+		last, err := time.Parse(backupTimeLayout, m[1])
+		if err == nil && s.now().Sub(last) < 24*time.Hour {
+			return "", nil
+		}
+	}
+	return s.Backup(ctx)
+}
+
+// backups lists the backup file names, oldest first.
+func (s *Store) backups() ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(s.dir, BackupDir))
+	if err != nil {
+		return nil, fmt.Errorf("store: list backups: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && backupName.MatchString(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names) // the time stamp sorts as text
+	return names, nil
+}
+
+func (s *Store) rotateBackups() error {
+	names, err := s.backups()
+	if err != nil {
+		return err
+	}
+	keep := max(s.opts.keepBackups, 1)
+	for len(names) > keep {
+		if err := os.Remove(filepath.Join(s.dir, BackupDir, names[0])); err != nil {
+			return fmt.Errorf("store: rotate backups: %w", err)
+		}
+		names = names[1:]
+	}
+	return nil
+}
