@@ -1,0 +1,169 @@
+package voice_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"hotline/voice"
+	"hotline/voice/prompts"
+	"hotline/voice/tone"
+)
+
+func frameOf(s []int16) *voice.Frame {
+	var f voice.Frame
+	copy(f[:], s)
+	return &f
+}
+
+func TestFrameLevelDBm0(t *testing.T) {
+	for _, db := range []float64{0, -10, -25, -40, -60} {
+		s := tone.Sine(1000, voice.FrameDuration, db)
+		got := voice.FrameLevelDBm0(frameOf(s))
+		if math.Abs(got-db) > 0.05 {
+			t.Errorf("1 kHz at %v dBm0 measures %.2f", db, got)
+		}
+		if want := tone.LevelDBm0(s); math.Abs(got-want) > 1e-9 {
+			t.Errorf("FrameLevelDBm0 %.4f and tone.LevelDBm0 %.4f disagree", got, want)
+		}
+	}
+	if got := voice.FrameLevelDBm0(&voice.Frame{}); got != voice.SilenceLevel {
+		t.Errorf("silence measures %v", got)
+	}
+	var one voice.Frame
+	one[0] = 1 // the quietest sound there is: about -96 dBm0, still above SilenceLevel
+	if got := voice.FrameLevelDBm0(&one); got < -100 || got > -90 {
+		t.Errorf("one LSB measures %v", got)
+	}
+	var full voice.Frame
+	for i := range full {
+		full[i] = math.MinInt16
+	}
+	if got := voice.FrameLevelDBm0(&full); math.Abs(got-6.18) > 0.05 { // square wave: 3 dB over a sine
+		t.Errorf("full-scale square measures %v", got)
+	}
+}
+
+// run feeds s frame by frame and returns what Process said for each frame.
+func run(d *voice.SilenceDetector, s []int16) []bool {
+	var out []bool
+	for i := 0; i+voice.FrameSamples <= len(s); i += voice.FrameSamples {
+		out = append(out, d.Process(frameOf(s[i:])))
+	}
+	return out
+}
+
+func count(b []bool, v bool) int {
+	n := 0
+	for _, x := range b {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSilenceDetector(t *testing.T) {
+	d := voice.NewSilenceDetector(voice.DefaultSilenceDBm0)
+	if !d.Process(&voice.Frame{}) || d.Heard() {
+		t.Fatal("a new detector is not in silence")
+	}
+
+	// Noise below the threshold is silence.
+	noise := make([]int16, 2*voice.Rate)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range noise {
+		noise[i] = int16(rng.NormFloat64() * tone.Amplitude(-55) / math.Sqrt2)
+	}
+	if n := count(run(d, noise), false); n != 0 {
+		t.Errorf("noise at -55 dBm0: %d frames not silent", n)
+	}
+
+	// A click (one loud frame) does not break the silence.
+	click := append(tone.Sine(1000, voice.FrameDuration, -5), tone.Silence(time.Second)...)
+	if n := count(run(d, click), false); n != 0 || d.Heard() {
+		t.Errorf("a click broke the silence for %d frames", n)
+	}
+
+	// Talk with pauses of up to 600 ms: voice throughout, silence 800 ms after the end.
+	var talk []int16
+	for _, pause := range []time.Duration{100 * time.Millisecond, 600 * time.Millisecond, 300 * time.Millisecond, 0} {
+		talk = append(talk, tone.Sine(440, 500*time.Millisecond, -25)...)
+		talk = append(talk, tone.Silence(pause)...)
+	}
+	got := run(d, append(talk, tone.Silence(2*time.Second)...))
+	talkFrames := len(talk) / voice.FrameSamples
+	if n := count(got[2:talkFrames], true); n != 0 {
+		t.Errorf("%d frames of the talk were silent", n)
+	}
+	hang := int(800 * time.Millisecond / voice.FrameDuration)
+	for i, s := range got[talkFrames:] {
+		if want := i+1 >= hang; s != want {
+			t.Fatalf("frame %d after the talk: silent=%v, want %v", i, s, want)
+		}
+	}
+	if !d.Heard() || d.SilentFor() != 2*time.Second {
+		t.Errorf("Heard %v, SilentFor %v", d.Heard(), d.SilentFor())
+	}
+	d.Reset()
+	if d.Heard() || !d.Process(&voice.Frame{}) {
+		t.Error("Reset did not return to silence")
+	}
+}
+
+// TestSilenceDetectorOnSpeech runs the detector over the real prompts: speech is not silence,
+// the second after it is.
+func TestSilenceDetectorOnSpeech(t *testing.T) {
+	for _, lang := range prompts.Languages() {
+		for _, name := range prompts.Names() {
+			s, err := prompts.Load(lang, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := voice.NewSilenceDetector(voice.DefaultSilenceDBm0)
+			got := run(d, append(s, tone.Silence(time.Second)...))
+			speech := len(s) / voice.FrameSamples
+			// The prompts begin and end with a little silence; inside, no pause is 800 ms.
+			first, last := -1, -1
+			for i, silent := range got[:speech] {
+				if !silent {
+					if first < 0 {
+						first = i
+					}
+					last = i
+				}
+			}
+			if first < 0 || first > 10 {
+				t.Errorf("%s/%s: speech heard first at frame %d", lang, name, first)
+				continue
+			}
+			if n := count(got[first:last], true); n != 0 {
+				t.Errorf("%s/%s: %d silent frames inside the speech", lang, name, n)
+			}
+			if !got[len(got)-1] {
+				t.Errorf("%s/%s: not silent a second after the end", lang, name)
+			}
+		}
+	}
+}
+
+func TestSilenceDetectorAllocatesNothing(t *testing.T) {
+	d := voice.NewSilenceDetector(-40)
+	f := frameOf(tone.Sine(1000, voice.FrameDuration, -20))
+	if n := testing.AllocsPerRun(100, func() {
+		d.Process(f)
+		voice.FrameLevelDBm0(f)
+	}); n != 0 {
+		t.Errorf("%v allocations per frame", n)
+	}
+}
+
+func BenchmarkSilenceDetector(b *testing.B) {
+	d := voice.NewSilenceDetector(-40)
+	f := frameOf(tone.Sine(1000, voice.FrameDuration, -20))
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Process(f)
+	}
+}
