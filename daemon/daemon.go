@@ -168,8 +168,6 @@ func (h *Hotline) Run(ctx context.Context) error {
 		})
 	}
 	for _, l := range h.lines {
-		var lw sync.WaitGroup
-		_ = lw
 		wg.Go(func() {
 			if err := l.line.Run(ctx); err != nil && ctx.Err() == nil {
 				h.log.Error("line stopped", "line", l.line.ID(), "err", err)

@@ -153,7 +153,7 @@ func (l *lineState) ring(ctx context.Context, ev hw.Event) {
 			l.log.Error("cannot record the call", "err", err)
 		}
 		l.call = newCall(l, id, ev.Number)
-		l.log.Info("incoming call", "call", id, "number", strconv.Quote(ev.Number))
+		l.log.Info("incoming call", "call", id, "number", ev.Number)
 	}
 	c := l.call
 	c.rings = ev.Rings

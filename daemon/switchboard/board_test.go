@@ -188,6 +188,8 @@ func TestFlows(t *testing.T) {
 			wantOutcome: "voicemail", wantPath: "0", wantVM: true, wantAnswer: true},
 		{name: "0 reported by the modem and heard in-band is one key", caller: script(nil).at(2500*time.Millisecond, key(t, '0')).at(5*time.Second, voiceTone),
 			modemKey: map[time.Duration]byte{2500 * time.Millisecond: '0'}, wantOutcome: "voicemail", wantPath: "0", wantVM: true, wantAnswer: true},
+		{name: "1 reported by the modem and heard in-band is one key", caller: script(nil).at(2500*time.Millisecond, key(t, '1')), hangupAt: 5 * time.Second,
+			modemKey: map[time.Duration]byte{2500 * time.Millisecond: '1'}, wantOutcome: "completed", wantPath: "1", wantAnswer: true},
 		{name: "0 reported by the modem only", caller: script(nil).at(5*time.Second, voiceTone),
 			modemKey: map[time.Duration]byte{2500 * time.Millisecond: '0'}, wantOutcome: "voicemail", wantPath: "0", wantVM: true, wantAnswer: true},
 		{name: "key during the greeting interrupts it", caller: script(nil).at(300*time.Millisecond, key(t, '0')).at(3*time.Second, voiceTone),

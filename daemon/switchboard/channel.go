@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"hotline/voice"
-	"hotline/voice/tone"
 )
 
 // channel is what a call's flow sees of the call: play, wait for a key, record. Each method
@@ -94,7 +93,7 @@ type recording struct {
 // some voice (or from the start: a caller who says nothing at all ends too), max passes, '#' is
 // pressed, or ctx ends. write errors end the recording.
 func (c *channel) Record(ctx context.Context, max, silence time.Duration, write func(*voice.Frame) error) (recording, error) {
-	det := tone.NewSilenceDetector(silenceThresholdDBm0)
+	det := voice.NewSilenceDetector(silenceThresholdDBm0)
 	maxFrames := int(max / voice.FrameDuration)
 	silentLimit := int(silence / voice.FrameDuration)
 	var r recording
