@@ -117,6 +117,7 @@ func speech(t *testing.T, text string) string {
 // TestVoicemailEndToEnd is the first whole path: a caller on a simulated GSM line presses 0,
 // leaves a message, and the owner finds the call and the message in the admin.
 func TestVoicemailEndToEnd(t *testing.T) {
+	t.Parallel()
 	b := startBox(t)
 	say := speech(t, "Здравствуйте, перезвоните мне пожалуйста, это Иван.")
 	heard := filepath.Join(t.TempDir(), "heard.wav")
@@ -173,14 +174,17 @@ func TestVoicemailEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("login: %s", resp.Status)
 	}
-	var calls []struct {
-		ID          int64  `json:"id"`
-		Number      string `json:"number"`
-		Outcome     string `json:"outcome"`
-		MenuPath    string `json:"menu_path"`
-		VoicemailID int64  `json:"voicemail_id"`
+	var page struct {
+		Calls []struct {
+			ID          int64  `json:"id"`
+			Number      string `json:"number"`
+			Outcome     string `json:"outcome"`
+			MenuPath    string `json:"menu_path"`
+			VoicemailID int64  `json:"voicemail_id"`
+		} `json:"calls"`
 	}
-	getJSON(t, cl, b.url+"/api/calls", &calls)
+	getJSON(t, cl, b.url+"/api/calls", &page)
+	calls := page.Calls
 	if len(calls) != 2 {
 		t.Fatalf("call log has %d calls, want 2: %+v", len(calls), calls)
 	}
@@ -189,12 +193,15 @@ func TestVoicemailEndToEnd(t *testing.T) {
 			t.Errorf("call in the log: %+v", c)
 		}
 	}
-	var vms []struct {
-		ID       int64   `json:"id"`
-		AudioURL string  `json:"audio_url"`
-		Duration float64 `json:"duration_seconds"`
+	var vmPage struct {
+		Voicemail []struct {
+			ID       int64   `json:"id"`
+			AudioURL string  `json:"audio_url"`
+			Duration float64 `json:"duration_seconds"`
+		} `json:"voicemail"`
 	}
-	getJSON(t, cl, b.url+"/api/voicemail", &vms)
+	getJSON(t, cl, b.url+"/api/voicemail", &vmPage)
+	vms := vmPage.Voicemail
 	if len(vms) != 2 {
 		t.Fatalf("%d voicemails, want 2", len(vms))
 	}
@@ -234,6 +241,7 @@ func getJSON(t *testing.T, cl *http.Client, u string, v any) {
 
 // TestBadCallers: callers who do the unexpected still get a sane outcome and a clean log.
 func TestBadCallers(t *testing.T) {
+	t.Parallel()
 	b := startBox(t)
 	hostile := `<script>alert("x")</script>` + "\x00\x07"
 	long := strings.Repeat("9", 200)

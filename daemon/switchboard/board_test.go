@@ -199,6 +199,8 @@ func TestFlows(t *testing.T) {
 			wantOutcome: "voicemail", wantPath: "7,0", wantVM: true, wantAnswer: true},
 		{name: "1 then hang up", caller: script(nil).at(2500*time.Millisecond, key(t, '1')), hangupAt: 3 * time.Second,
 			wantOutcome: "completed", wantPath: "1", wantAnswer: true},
+		{name: "0 during about us is a menu choice", caller: script(nil).at(2500*time.Millisecond, key(t, '1')).at(3000*time.Millisecond, key(t, '0')),
+			wantOutcome: "voicemail", wantPath: "1,0", wantVM: true, wantAnswer: true},
 		{name: "hang up in the greeting", hangupAt: 500 * time.Millisecond, wantOutcome: "abandoned", wantAnswer: true},
 		{name: "hang up while recording", caller: script(nil).at(2500*time.Millisecond, key(t, '0')).at(5*time.Second, voiceTone), hangupAt: 6 * time.Second,
 			wantOutcome: "voicemail", wantPath: "0", wantVM: true, wantAnswer: true},

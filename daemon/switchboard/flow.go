@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,13 +91,9 @@ func (c *call) run(parent context.Context) {
 
 // flow is the default flow of the box: greeting, menu (1 about us, 0 message), voicemail.
 type flow struct {
-	c   *call
-	ch  *channel
-	log interface {
-		Info(string, ...any)
-		Warn(string, ...any)
-		Error(string, ...any)
-	}
+	c    *call
+	ch   *channel
+	log  *slog.Logger
 	bg   context.Context
 	lang string
 	path []string
@@ -114,53 +111,51 @@ func (f *flow) prompt(name string) []int16 {
 // run returns the call's outcome.
 func (f *flow) run(ctx context.Context) string {
 	f.lang, _ = f.c.l.b.opts.Store.Setting(f.bg, "language", "ru")
-	key, err := f.ch.Play(ctx, f.prompt("greeting"), true)
-	if err != nil {
+	heardAbout := false
+	hungUp := func() string {
+		if heardAbout {
+			return "completed"
+		}
 		return "abandoned"
 	}
-	heardAbout := false
+	key, err := f.ch.Play(ctx, f.prompt("greeting"), true)
+	if err != nil {
+		return hungUp()
+	}
 	for tries := 0; tries < menuTries; {
 		if key == 0 {
-			key, err = f.ch.Play(ctx, f.prompt("menu"), true)
-			if err != nil {
-				break
+			if key, err = f.ch.Play(ctx, f.prompt("menu"), true); err != nil {
+				return hungUp()
 			}
 		}
 		if key == 0 {
-			key, err = f.ch.WaitKey(ctx, menuTimeout)
-			if err != nil {
-				break
+			if key, err = f.ch.WaitKey(ctx, menuTimeout); err != nil {
+				return hungUp()
 			}
 		}
-		switch key {
+		choice := key
+		key = 0
+		switch choice {
 		case 0:
 			tries++
 			f.log.Info("no choice made", "try", tries)
 		case '1':
 			f.path = append(f.path, "1")
 			heardAbout = true
-			key, err = f.ch.Play(ctx, f.prompt("about"), true)
-			if err != nil {
-				return "completed"
+			// A key pressed during "about us" is the next choice in the menu.
+			if key, err = f.ch.Play(ctx, f.prompt("about"), true); err != nil {
+				return hungUp()
 			}
-			continue
 		case '0':
 			f.path = append(f.path, "0")
 			return f.voicemail(ctx)
 		default:
-			f.path = append(f.path, string(key))
+			f.path = append(f.path, string(choice))
 			tries++
 			if _, err = f.ch.Play(ctx, f.prompt("invalid"), false); err != nil {
-				break
+				return hungUp()
 			}
 		}
-		key = 0
-	}
-	if ctx.Err() != nil {
-		if heardAbout {
-			return "completed"
-		}
-		return "abandoned"
 	}
 	// Nobody chose: never a dead end, take a message.
 	return f.voicemail(ctx)
