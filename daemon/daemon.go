@@ -233,6 +233,7 @@ func (h *Hotline) TestCall(ctx context.Context, tc TestCall) (TestCallResult, er
 		Line:            id,
 		Rings:           res.Rings,
 		AnsweredAfterMS: res.AnsweredAfter.Milliseconds(),
+		FirstSoundMS:    res.FirstSoundAfter.Milliseconds(),
 		DigitsSent:      res.DigitsSent,
 		PromptsHeard:    res.PromptsHeard,
 		SecondsHeard:    res.SecondsHeard,

@@ -19,7 +19,8 @@ type TestCallResult struct {
 	CallID           int64   `json:"call_id,omitempty"`
 	Rings            int     `json:"rings"`
 	AnsweredAfterMS  int64   `json:"answered_after_ms"`
-	Outcome          string  `json:"outcome"` // from the call log: "voicemail", "abandoned", "missed", ...
+	FirstSoundMS     int64   `json:"first_sound_after_ms"` // from the answer to the first sound of the greeting
+	Outcome          string  `json:"outcome"`              // from the call log: "voicemail", "abandoned", "missed", ...
 	MenuPath         string  `json:"menu_path"`
 	DigitsSent       string  `json:"digits_sent"`
 	PromptsHeard     int     `json:"prompts_heard"`

@@ -38,12 +38,14 @@ type Result struct {
 	Answered      bool          // the box took the call (ATA)
 	Rings         int           // rings sent
 	AnsweredAfter time.Duration // from the first RING to ATA
-	DigitsSent    string        // keys pressed (started) before the call ended
-	PromptsHeard  int           // bursts of sound separated by at least 300 ms of silence
-	SecondsHeard  float64       // non-silent audio heard, in seconds
-	Duration      time.Duration // from the answer to the end of the call
-	HungUpBy      string        // "box" or "caller"
-	Heard         []int16       // everything the box played, 8 kHz mono
+	// FirstSoundAfter is from ATA to the first frame of sound the caller heard (the greeting).
+	FirstSoundAfter time.Duration
+	DigitsSent      string        // keys pressed (started) before the call ended
+	PromptsHeard    int           // bursts of sound separated by at least 300 ms of silence
+	SecondsHeard    float64       // non-silent audio heard, in seconds
+	Duration        time.Duration // from the answer to the end of the call
+	HungUpBy        string        // "box" or "caller"
+	Heard           []int16       // everything the box played, 8 kHz mono
 }
 
 // Listening thresholds of the caller, in 20 ms frames.
@@ -241,6 +243,9 @@ func (r *callRun) hear(f *voice.Frame, now time.Time) {
 	r.lastFrame = now
 	r.res.Heard = append(r.res.Heard, f[:]...)
 	if tone.LevelDBm0(f[:]) > soundDBm0 {
+		if !r.everSound {
+			r.res.FirstSoundAfter = now.Sub(r.answeredAt)
+		}
 		r.sound()
 	} else {
 		r.silence()

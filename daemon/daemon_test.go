@@ -1,0 +1,64 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestParseModemSpec(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    ModemSpec
+		wantErr bool
+	}{
+		{in: "/dev/ttyUSB2,audio=/dev/ttyUSB1", want: ModemSpec{AT: "/dev/ttyUSB2", Audio: "/dev/ttyUSB1", Kind: "quectel"}},
+		{in: "/dev/ttyUSB2,audio=/dev/ttyUSB1,kind=quectel", want: ModemSpec{AT: "/dev/ttyUSB2", Audio: "/dev/ttyUSB1", Kind: "quectel"}},
+		{in: "/dev/ttyUSB2", wantErr: true},                               // Quectel needs its audio port
+		{in: "", wantErr: true},                                           // no path
+		{in: "/dev/ttyUSB2,audio=/dev/ttyUSB1,kind=fax", wantErr: true},   // unknown kind
+		{in: "/dev/ttyUSB2,audio=/dev/ttyUSB1,speed=9600", wantErr: true}, // unknown option
+		{in: "/dev/ttyUSB2,audio", wantErr: true},                         // not key=value
+	} {
+		got, err := ParseModemSpec(tc.in)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("ParseModemSpec(%q) error %v, want error %v", tc.in, err, tc.wantErr)
+			continue
+		}
+		if err == nil && got != tc.want {
+			t.Errorf("ParseModemSpec(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkAnswer measures, on simulated EC25 lines, the time from the first RING to the box's
+// ATA and from ATA to the first sound of the greeting the caller hears.
+func BenchmarkAnswer(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	h, err := Open(ctx, Config{DataDir: b.TempDir(), Sims: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = h.Run(ctx) })
+	defer func() { cancel(); wg.Wait(); h.Close() }()
+	time.Sleep(300 * time.Millisecond) // modem init
+	var ata, first time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := h.TestCall(ctx, TestCall{From: "+79161234567", HangupAfterMS: 1000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Rings != 1 || res.FirstSoundMS == 0 {
+			b.Fatalf("call: %+v", res)
+		}
+		ata += time.Duration(res.AnsweredAfterMS) * time.Millisecond
+		first += time.Duration(res.FirstSoundMS) * time.Millisecond
+	}
+	b.ReportMetric(float64(ata.Milliseconds())/float64(b.N), "ring-to-ATA-ms")
+	b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "ATA-to-greeting-ms")
+}
