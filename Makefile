@@ -49,7 +49,8 @@ cross:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -o /dev/null .
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./voice/... ./hw/... ./daemon/...
+	$(GO) test -run '^$$' -bench . -benchmem ./voice/... ./hw/... ./daemon/store/... ./daemon/switchboard/...
+	$(GO) test -run '^$$' -bench Answer -benchtime 10x ./daemon/
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for a long run).
 fuzz:

@@ -74,6 +74,9 @@ type Config struct {
 	// SimToneReports makes simulated modems report digits themselves (+QTONEDET) besides the
 	// in-band tones; on by default in `hotline run`.
 	SimToneReports bool
+	// SimGarbage makes simulated modems print junk lines between their messages, as flaky
+	// modems do (for tests).
+	SimGarbage bool
 }
 
 // Hotline is the running box: store, lines, switchboard.
@@ -113,7 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	})
 	for i := range cfg.Sims {
 		id := fmt.Sprintf("gsm%d", i+1)
-		m, err := sim.NewEC25(sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports})
+		m, err := sim.NewEC25(sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports, Garbage: cfg.SimGarbage})
 		if err != nil {
 			h.Close()
 			return nil, fmt.Errorf("simulated modem %s: %w", id, err)

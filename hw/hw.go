@@ -67,6 +67,9 @@ const (
 	Hangup
 	// State: the line's own state changed (ready, down, registration, signal); see Event.State.
 	State
+	// CallerID: the caller's number became known only after the call's first Ring event
+	// (Event.Number), for instance from the modem's call-state report after the answer.
+	CallerID
 )
 
 // String names the kind for logs.
@@ -82,6 +85,8 @@ func (k EventKind) String() string {
 		return "hangup"
 	case State:
 		return "state"
+	case CallerID:
+		return "caller-id"
 	}
 	return "unknown"
 }

@@ -87,6 +87,22 @@ func (s *Store) StartCall(ctx context.Context, lineID, rawNumber string, started
 	return id, nil
 }
 
+// SetCallNumber records the caller's number when the line learned it only after the call's
+// row was written. A call that already has a number keeps it.
+func (s *Store) SetCallNumber(ctx context.Context, id int64, rawNumber string) error {
+	number, display := SanitizeNumber(rawNumber)
+	if number == "" && display == "" {
+		return nil
+	}
+	_, err := s.exec(ctx,
+		`UPDATE calls SET number = ?, raw_number = ? WHERE id = ? AND number = '' AND raw_number = ''`,
+		number, display, id)
+	if err != nil {
+		return fmt.Errorf("store: set number of call %d: %w", id, err)
+	}
+	return nil
+}
+
 // AnswerCall records when the box answered. Answering twice keeps the first time; answering
 // a call that has ended is ErrCallFinished. A zero at means now.
 func (s *Store) AnswerCall(ctx context.Context, id int64, at time.Time) error {

@@ -370,3 +370,37 @@ func BenchmarkStartFinishCall(b *testing.B) {
 		}
 	}
 }
+
+func TestSetCallNumber(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, "", nil)
+	unknown, err := s.StartCall(ctx, "l", "", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, err := s.StartCall(ctx, "l", "+74951234567", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id                  int64
+		raw                 string
+		wantNumber, wantRaw string
+	}{
+		{unknown, "", "", ""}, // nothing learned: nothing changes
+		{unknown, "+7 916 123-45-67", "+79161234567", "+7 916 123-45-67"}, // learned
+		{unknown, "+70000000000", "+79161234567", "+7 916 123-45-67"},     // the first number stays
+		{known, "<b>x</b>", "+74951234567", "+74951234567"},               // a known number stays
+	} {
+		if err := s.SetCallNumber(ctx, tc.id, tc.raw); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.Call(ctx, tc.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Number != tc.wantNumber || c.RawNumber != tc.wantRaw {
+			t.Errorf("after SetCallNumber(%q): number %q raw %q, want %q %q", tc.raw, c.Number, c.RawNumber, tc.wantNumber, tc.wantRaw)
+		}
+	}
+}

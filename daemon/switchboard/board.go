@@ -24,6 +24,7 @@ import (
 // Store is what the switchboard writes: the call log and voicemail.
 type Store interface {
 	StartCall(ctx context.Context, lineID, rawNumber string, startedAt time.Time) (int64, error)
+	SetCallNumber(ctx context.Context, id int64, rawNumber string) error
 	AnswerCall(ctx context.Context, id int64, at time.Time) error
 	FinishCall(ctx context.Context, id int64, endedAt time.Time, menuPath, outcome string) error
 	StartVoicemail(ctx context.Context, callID int64, file string, at time.Time) (int64, error)
@@ -135,6 +136,16 @@ func (l *lineState) handle(ctx context.Context, ev hw.Event) {
 			l.log.Info("call ended by the line", "cause", ev.Cause)
 			l.call.hungUp(ev.Cause)
 			l.call = nil
+		}
+	case hw.CallerID:
+		if l.call != nil && l.call.number == "" && ev.Number != "" {
+			l.call.number = ev.Number
+			l.log.Info("caller's number learned", "call", l.call.id, "number", ev.Number)
+			if l.call.id != 0 {
+				if err := l.b.opts.Store.SetCallNumber(ctx, l.call.id, ev.Number); err != nil {
+					l.log.Error("cannot record the caller's number", "err", err)
+				}
+			}
 		}
 	case hw.State:
 		l.log.Info("line state", "state", ev.State)

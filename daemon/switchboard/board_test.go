@@ -42,6 +42,15 @@ func (s *fakeStore) StartCall(_ context.Context, line, number string, _ time.Tim
 	return id, nil
 }
 
+func (s *fakeStore) SetCallNumber(_ context.Context, id int64, number string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls[id].number == "" {
+		s.calls[id].number = number
+	}
+	return nil
+}
+
 func (s *fakeStore) AnswerCall(_ context.Context, id int64, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -303,4 +312,31 @@ func runScenario(t *testing.T, tc scenario) {
 	if err := <-done; err != nil {
 		t.Errorf("Serve: %v", err)
 	}
+}
+
+// A number the line learns after the first ring lands in the call record.
+func TestCallerIDAfterRing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newFakeStore()
+		b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir()})
+		line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{closed: make(chan struct{})}}
+		ends, cancelSub := b.Subscribe()
+		defer cancelSub()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- b.Serve(ctx, line) }()
+		line.ev <- hw.Event{Kind: hw.Ring, Rings: 1}
+		time.Sleep(100 * time.Millisecond)
+		line.ev <- hw.Event{Kind: hw.CallerID, Number: "+79161234567"}
+		line.ev <- hw.Event{Kind: hw.CallerID, Number: "+70000000000"} // only the first counts
+		time.Sleep(time.Second)
+		close(line.audio.closed)
+		line.ev <- hw.Event{Kind: hw.Hangup, Cause: "caller hung up"}
+		end := <-ends
+		if c := st.call(end.CallID); c.number != "+79161234567" || c.outcome != "abandoned" {
+			t.Errorf("call %+v; want the learned number, abandoned", c)
+		}
+		cancel()
+		<-done
+	})
 }

@@ -432,11 +432,14 @@ func (r *runner) onCallerID(number string) {
 	default:
 		return // a waiting call's +CLIP
 	}
+	announced := c.rings > 0 && !c.ringPending && !c.numberKnown
 	c.number, c.numberKnown = number, true
 	if c.ringPending {
 		c.ringPending = false
 		r.ringWait.Stop()
 		q.emitLocked(hw.Event{Kind: hw.Ring, Rings: c.rings, Number: c.number})
+	} else if announced && number != "" {
+		q.emitLocked(hw.Event{Kind: hw.CallerID, Number: c.number})
 	}
 }
 
@@ -477,17 +480,33 @@ func (r *runner) onCallInfo(cc callInfo) {
 		if c.idx == 0 {
 			c.idx = cc.idx
 		}
-		if !c.numberKnown && cc.number != "" {
-			c.number, c.numberKnown = cc.number, true
-		}
+		r.learnNumberLocked(cc.number)
 	case statActive:
 		if c.phase != idle && c.idx == 0 {
 			c.idx = cc.idx
+		}
+		if c.phase != idle && ours {
+			r.learnNumberLocked(cc.number)
 		}
 	case statReleased:
 		if c.phase != idle && ours {
 			q.endCallLocked(q.remoteCauseLocked())
 		}
+	}
+}
+
+// learnNumberLocked takes the caller's number from a call-state report when +CLIP gave none
+// (it came before AT+CLIP=1, or not at all). If a Ring event already went out without it, the
+// switchboard hears of it as a CallerID event.
+func (r *runner) learnNumberLocked(number string) {
+	q := r.q
+	c := &q.call
+	if c.numberKnown || number == "" {
+		return
+	}
+	c.number, c.numberKnown = number, true
+	if c.rings > 0 && !c.ringPending {
+		q.emitLocked(hw.Event{Kind: hw.CallerID, Number: number})
 	}
 }
 

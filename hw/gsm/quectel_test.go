@@ -578,3 +578,39 @@ func TestSecondCallAfterHangup(t *testing.T) {
 		}
 	})
 }
+
+// A RING that came before AT+CLIP=1 took effect has no number; the ccinfo report after the
+// answer names the caller, and the line says so once.
+func TestCallerIDLearnedAfterAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, QuectelOptions{}, nil)
+		const num = "+79161234567"
+		r.push("RING")
+		if ev := r.next(); ev.Kind != hw.Ring || ev.Number != "" {
+			t.Fatalf("event = %+v, want Ring without number", ev)
+		}
+		r.m.On("ATA", "OK", `+QIND: "ccinfo",1,1,0,0,0,"`+num+`",145`)
+		if _, err := r.q.Answer(context.Background()); err != nil {
+			t.Fatalf("Answer: %v", err)
+		}
+		var got []hw.Event
+		for range 2 {
+			got = append(got, r.next())
+		}
+		var learned int
+		for _, ev := range got {
+			if ev.Kind == hw.CallerID {
+				learned++
+				if ev.Number != num {
+					t.Errorf("CallerID number %q, want %q", ev.Number, num)
+				}
+			}
+		}
+		if learned != 1 {
+			t.Errorf("events after the answer: %+v; want one Connected and one CallerID", got)
+		}
+		// A second report of the same call names nobody new.
+		r.push(`+QIND: "ccinfo",1,1,0,0,0,"` + num + `",145`)
+		r.quiet()
+	})
+}
