@@ -26,7 +26,7 @@ var languages = []struct{ Code, Name string }{
 // template uses exists.
 var messages = map[string]map[string]string{
 	langRU: {
-		"app_name":        "Автоответчик",
+		"app_name":        "Горячая линия",
 		"skip":            "К содержимому",
 		"nav_label":       "Разделы",
 		"nav_calls":       "Звонки",
