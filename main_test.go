@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -295,5 +296,43 @@ func TestDTMFCommand(t *testing.T) {
 	}
 	if want := path + "\t0123456789*#\n"; out.String() != want {
 		t.Errorf("hotline dtmf printed %q, want %q", out.String(), want)
+	}
+}
+
+// TestCommandLine: usage errors are plain and exit with a usage error; version prints.
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args      []string
+		stdin     string
+		wantUsage bool
+		wantErr   bool
+		wantOut   string
+	}{
+		{args: nil, wantUsage: true},
+		{args: []string{"fly"}, wantUsage: true},
+		{args: []string{"version"}, wantOut: "hotline "},
+		{args: []string{"run", "--sim", "9"}, wantUsage: true},
+		{args: []string{"run", "--modem", "/dev/ttyUSB2"}, wantUsage: true}, // no audio port
+		{args: []string{"call", "--digits", "0x"}, wantUsage: true},         // x is not a key
+		{args: []string{"dtmf"}, wantUsage: true},
+		{args: []string{"dtmf", "/nonexistent.wav"}, wantErr: true},
+		{args: []string{"passwd", "--data", t.TempDir()}, stdin: "short\n", wantErr: true},
+		{args: []string{"passwd", "--data", t.TempDir()}, stdin: "", wantErr: true},
+		{args: []string{"passwd", "--data", t.TempDir()}, stdin: "long enough password\n", wantOut: "password is set"},
+	} {
+		var out strings.Builder
+		err := run(context.Background(), tc.args, strings.NewReader(tc.stdin), &out, io.Discard)
+		var u usageError
+		switch {
+		case tc.wantUsage && !errors.As(err, &u):
+			t.Errorf("hotline %q: error %v, want a usage error", tc.args, err)
+		case tc.wantErr && (err == nil || errors.As(err, &u)):
+			t.Errorf("hotline %q: error %v, want a plain error", tc.args, err)
+		case !tc.wantUsage && !tc.wantErr && err != nil:
+			t.Errorf("hotline %q: %v", tc.args, err)
+		}
+		if !strings.Contains(out.String(), tc.wantOut) {
+			t.Errorf("hotline %q printed %q, want %q in it", tc.args, out.String(), tc.wantOut)
+		}
 	}
 }
