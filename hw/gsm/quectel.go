@@ -1,6 +1,7 @@
 // Package gsm drives GSM voice modems as hotline lines (hw.Line): it speaks each family's AT
 // dialect over the AT channel of hw/modem, turns its unsolicited result codes into line events,
-// and moves call audio over the modem's serial PCM port. Quectel EC2x/EG25 is implemented.
+// and moves call audio over the modem's serial PCM port. Quectel EC2x/EG25 ([Quectel]), SIMCom
+// SIM7500/SIM7600 ([SIM7600]) and Huawei E1550/E173 dongles ([Huawei]) are implemented.
 //
 // # Concepts
 //

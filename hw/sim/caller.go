@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"hotline/voice"
@@ -75,7 +76,37 @@ const (
 // caller experienced. Run must be serving the modem, and the modem carries one call at a time
 // (ErrBusy). Cancelling ctx makes the caller hang up; Call then returns the result so far with
 // ctx's error. The result is also filled when the error is ErrStopped or ErrMaxDuration.
-func (e *EC25) Call(ctx context.Context, c Caller) (Result, error) {
+func (e *EC25) Call(ctx context.Context, c Caller) (Result, error) { return callInto(ctx, e, c) }
+
+// network is a simulated modem as the virtual caller sees it: the radio side of its calls.
+// Every simulated dialect implements it; the caller's script is the same for all.
+type network interface {
+	// startCall registers a new incoming call from number from (ErrClosed, ErrNotRunning,
+	// ErrBusy), endCall marks the end of Call.
+	startCall(from string) (*callState, error)
+	endCall(cs *callState)
+	// ring sends one ring of cs, if it still rings, and reports whether it did.
+	ring(cs *callState) bool
+	// giveUp ends a ringing call from the caller's side; see EC25.giveUp.
+	giveUp(cs *callState) (answered, released bool)
+	// callerHangUp ends cs from the caller's side; false: the box had released it already.
+	callerHangUp(cs *callState) bool
+	// toneReport lets the modem report the caller's key, if the box asked for such reports.
+	toneReport(cs *callState, key byte)
+	// audioLive reports whether cs is up with its audio flowing on the audio port.
+	audioLive(cs *callState) bool
+	// answerTime is when the box answered cs.
+	answerTime(cs *callState) time.Time
+	// audioOut is the simulator's end of the audio port.
+	audioOut() *os.File
+	// stopped is closed when the modem's Run has returned.
+	stopped() <-chan struct{}
+	// ringInterval is the time between two rings.
+	ringInterval() time.Duration
+}
+
+// callInto is Call on any simulated modem.
+func callInto(ctx context.Context, e network, c Caller) (Result, error) {
 	if c.MaxRings <= 0 {
 		c.MaxRings = 10
 	}
@@ -111,7 +142,7 @@ func keyAudio(digits string) ([]int16, error) {
 
 // callRun is one call in progress, driven by Call's goroutine.
 type callRun struct {
-	e    *EC25
+	e    network
 	cs   *callState
 	c    Caller
 	keys []int16
@@ -141,7 +172,7 @@ func (r *callRun) run(ctx context.Context) (Result, error) {
 	if e.ring(cs) {
 		r.res.Rings++
 	}
-	rings := time.NewTicker(e.opts.RingInterval)
+	rings := time.NewTicker(e.ringInterval())
 	defer rings.Stop()
 ringing:
 	for {
@@ -149,7 +180,7 @@ ringing:
 		case <-ctx.Done():
 			r.hangUp()
 			return r.res, ctx.Err()
-		case <-e.runDone:
+		case <-e.stopped():
 			return r.res, ErrStopped
 		case <-cs.hungUp:
 			r.res.HungUpBy = "box"
@@ -175,9 +206,7 @@ ringing:
 	}
 	rings.Stop()
 
-	e.mu.Lock()
-	r.answeredAt = cs.answeredAt
-	e.mu.Unlock()
+	r.answeredAt = e.answerTime(cs)
 	r.res.Answered = true
 	r.res.AnsweredAfter = r.answeredAt.Sub(firstRing)
 	r.res.Heard = make([]int16, 0, 30*voice.Rate)
@@ -191,7 +220,7 @@ ringing:
 		case <-ctx.Done():
 			r.hangUp()
 			return r.finish(), ctx.Err()
-		case <-e.runDone:
+		case <-e.stopped():
 			return r.finish(), ErrStopped
 		case <-cs.hungUp:
 			r.res.HungUpBy = "box"
@@ -336,7 +365,7 @@ func (r *callRun) next(dst *voice.Frame) {
 // send writes the caller's frame on the audio port. A box that does not read its audio port
 // loses frames, never sample alignment: a frame that went out in part is completed first.
 func (r *callRun) send() {
-	w := r.e.pcm.master
+	w := r.e.audioOut()
 	// The deadline counts from the actual time: the tick may be handled late.
 	w.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
 	if r.txPending > 0 {

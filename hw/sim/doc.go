@@ -35,5 +35,10 @@
 // then 600 ms of silence, say [Caller.Say]; then wait for the box to hang up, or hang up after
 // [Caller.HangupAfter].
 //
-// Every goroutine belongs to [EC25.Run] or to the [EC25.Call] that started it and ends with it.
+// [SIM7600] (SIMCom, audio after AT+CPCMREG=1, which it refuses in a call's first 200 ms) and
+// [Huawei] (E173 with voice firmware, audio after AT^DDSETEX=2) speak their own dialects on the
+// same kind of ports, with the same Run, Close and Call; their types document the wording.
+// All three take [Options] and share the virtual caller.
+//
+// Every goroutine belongs to a modem's Run or to the Call that started it and ends with it.
 package sim

@@ -28,20 +28,25 @@ var (
 	ErrMaxDuration = errors.New("sim: call reached its maximum duration")
 )
 
-// Options configures a simulated EC25.
+// Options configures a simulated modem (EC25, SIM7600 or Huawei).
 type Options struct {
-	// ID names the modem in logs ("sim1"); empty means "ec25".
+	// ID names the modem in logs ("sim1"); empty means its model: "ec25", "sim7600", "huawei".
 	ID string
 	// Logger receives the modem's log; nil discards it.
 	Logger *slog.Logger
-	// ToneReports makes the modem report the caller's keys as +QTONEDET URCs, once the box has
-	// enabled them with AT+QTONEDET=1. Without it the keys exist only as tones in the audio.
+	// ToneReports makes the modem report the caller's keys, once the box has enabled such
+	// reports: +QTONEDET after AT+QTONEDET=1 (EC25), +RXDTMF after AT+DDET=1 (SIM7600),
+	// ^DDTMF after AT^DDTMFCFG=0,1 (Huawei). Without it the keys exist only as tones in the
+	// audio.
 	ToneReports bool
 	// RingInterval is the time between two rings of an incoming call; 0 means 3 s.
 	RingInterval time.Duration
 	// Garbage makes the AT port emit stray lines and binary junk now and then, between replies
 	// and URCs, as flaky modems do.
 	Garbage bool
+	// NoVoice simulates a Huawei dongle whose firmware has no voice: AT^CVOICE? and
+	// AT^DDSETEX=2 answer ERROR. The other modems ignore it.
+	NoVoice bool
 }
 
 // Call states as +CLCC and +QIND "ccinfo" report them.
@@ -409,3 +414,17 @@ func imei(id string) string {
 	}
 	return digits + string(rune('0'+(10-sum%10)%10))
 }
+
+// The virtual caller's view of the EC25 (network).
+
+func (e *EC25) answerTime(cs *callState) time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return cs.answeredAt
+}
+
+func (e *EC25) audioOut() *os.File          { return e.pcm.master }
+func (e *EC25) stopped() <-chan struct{}    { return e.runDone }
+func (e *EC25) ringInterval() time.Duration { return e.opts.RingInterval }
+
+var _ network = (*EC25)(nil)

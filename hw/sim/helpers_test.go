@@ -84,7 +84,7 @@ type atConn struct {
 	buf  []byte
 }
 
-func dialAT(t *testing.T, m *EC25) *atConn {
+func dialAT(t *testing.T, m interface{ ATPath() string }) *atConn {
 	t.Helper()
 	c := &atConn{t: t, port: openSerial(t, m.ATPath()), data: make(chan []byte, 256),
 		done: make(chan struct{})}
@@ -256,7 +256,7 @@ type audioConn struct {
 	done chan struct{}
 }
 
-func dialAudio(t *testing.T, m *EC25) *audioConn {
+func dialAudio(t *testing.T, m interface{ AudioPath() string }) *audioConn {
 	t.Helper()
 	a := &audioConn{port: openSerial(t, m.AudioPath()), done: make(chan struct{})}
 	go func() {
