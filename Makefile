@@ -9,10 +9,11 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 DATA      ?= ./var
 LISTEN    ?= 127.0.0.1:8080
 FUZZTIME  ?= 5s
-# Debian packages the tests use: speech and tools for audio, a real browser for the admin.
-TEST_DEBS := espeak-ng sox chromium
+# Debian packages the tests use: speech and tools for audio, a real browser for the admin,
+# systemd-analyze for the service unit, mkfs.ext4 for the image.
+TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs
 
-.PHONY: all build run test test-deps lint cross bench fuzz soak prompts clean
+.PHONY: all build run test test-deps lint cross bench fuzz soak prompts clean deb image
 
 all: build
 
@@ -61,6 +62,15 @@ fuzz:
 
 soak:
 	HOTLINE_SOAK=1 $(GO) test -run Soak -timeout 2h -v ./...
+
+# Debian packages: dist/hotline_VERSION_{arm64,armhf,amd64}.deb
+deb:
+	GO=$(GO) image/build-deb.sh '$(VERSION)' dist
+	@ls -l dist/*.deb
+
+# Flashable Raspberry Pi image (gokrazy): dist/hotline-rpi.img
+image:
+	GO=$(GO) image/build-image.sh '$(VERSION)' dist/hotline-rpi.img
 
 # Regenerates the default voice prompts from text (espeak-ng, sox).
 prompts:

@@ -36,10 +36,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	data := fs.String("data", "./var", "data folder: database, voicemail, recordings, prompts")
 	listen := fs.String("listen", "127.0.0.1:8080", "address of the web admin")
-	sims := fs.Int("sim", 0, "number of simulated Quectel EC25 lines")
+	sims := fs.Int("sim", 0, "number of simulated lines")
+	simKind := fs.String("sim-kind", "quectel", "what the simulated lines are: quectel (EC25), simcom (SIM7600) or huawei (E1550)")
 	debug := fs.Bool("debug", false, "log every AT line and more")
 	var modems modemFlags
-	fs.Var(&modems, "modem", "a modem's ports: PATH,audio=PATH[,kind=quectel] (repeatable)")
+	fs.Var(&modems, "modem", "a modem's ports: PATH,audio=PATH[,kind=quectel|simcom|huawei] (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -63,7 +64,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
-	h, err := daemon.Open(ctx, daemon.Config{DataDir: *data, Sims: *sims, Modems: modems, Logger: log, SimToneReports: true})
+	h, err := daemon.Open(ctx, daemon.Config{DataDir: *data, Sims: *sims, SimKind: *simKind, Modems: modems, Logger: log, SimToneReports: true})
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ type ModemSpec struct {
 }
 
 // Kinds of modem the daemon can drive.
-var modemKinds = []string{"quectel"}
+var modemKinds = []string{"quectel", "simcom", "huawei"}
 
 // ParseModemSpec reads "PATH[,audio=PATH][,kind=KIND]".
 func ParseModemSpec(s string) (ModemSpec, error) {
@@ -60,7 +60,7 @@ func ParseModemSpec(s string) (ModemSpec, error) {
 		return spec, fmt.Errorf("modem %q: unknown kind %q (known: %s)", s, spec.Kind, strings.Join(modemKinds, ", "))
 	}
 	if spec.Audio == "" {
-		return spec, fmt.Errorf("modem %q: a Quectel modem needs its audio port: audio=PATH", s)
+		return spec, fmt.Errorf("modem %q: the modem's audio port is missing: audio=PATH", s)
 	}
 	return spec, nil
 }
@@ -68,7 +68,8 @@ func ParseModemSpec(s string) (ModemSpec, error) {
 // Config says what the daemon runs.
 type Config struct {
 	DataDir string
-	Sims    int         // simulated Quectel EC25 lines
+	Sims    int         // simulated lines
+	SimKind string      // what the simulated lines are: "quectel" (EC25, default), "simcom" (SIM7600), "huawei"
 	Modems  []ModemSpec // real modems
 	Logger  *slog.Logger
 	// SimToneReports makes simulated modems report digits themselves (+QTONEDET) besides the
@@ -87,15 +88,42 @@ type Hotline struct {
 	cfg   Config
 	log   *slog.Logger
 	lines []lineRunner
-	sims  map[string]*sim.EC25
+	sims  map[string]simModem
 
 	simMu   sync.Mutex
 	simBusy map[string]bool
 }
 
+// gsmLine is a line driver with its own run loop.
+type gsmLine interface {
+	hw.Line
+	Run(ctx context.Context) error
+}
+
 type lineRunner struct {
-	line  *gsm.Quectel
+	line  gsmLine
 	ports []io.Closer
+}
+
+// simModem is a simulated modem of any dialect.
+type simModem interface {
+	ATPath() string
+	AudioPath() string
+	Run(ctx context.Context) error
+	Close() error
+	Call(ctx context.Context, c sim.Caller) (sim.Result, error)
+}
+
+func newSim(kind string, opts sim.Options) (simModem, error) {
+	switch kind {
+	case "", "quectel":
+		return sim.NewEC25(opts)
+	case "simcom":
+		return sim.NewSIM7600(opts)
+	case "huawei":
+		return sim.NewHuawei(opts)
+	}
+	return nil, fmt.Errorf("unknown kind of simulated modem %q (known: %s)", kind, strings.Join(modemKinds, ", "))
 }
 
 // Open opens the store and the lines; Run starts them.
@@ -107,7 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hotline{Store: st, cfg: cfg, log: cfg.Logger, sims: map[string]*sim.EC25{}, simBusy: map[string]bool{}}
+	h := &Hotline{Store: st, cfg: cfg, log: cfg.Logger, sims: map[string]simModem{}, simBusy: map[string]bool{}}
 	h.Board = switchboard.New(switchboard.Options{
 		Store:        st,
 		Prompts:      prompts.Load,
@@ -116,13 +144,17 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	})
 	for i := range cfg.Sims {
 		id := fmt.Sprintf("gsm%d", i+1)
-		m, err := sim.NewEC25(sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports, Garbage: cfg.SimGarbage})
+		m, err := newSim(cfg.SimKind, sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports, Garbage: cfg.SimGarbage})
 		if err != nil {
 			h.Close()
 			return nil, fmt.Errorf("simulated modem %s: %w", id, err)
 		}
 		h.sims[id] = m
-		if err := h.addModem(id, ModemSpec{AT: m.ATPath(), Audio: m.AudioPath(), Kind: "quectel"}); err != nil {
+		kind := cfg.SimKind
+		if kind == "" {
+			kind = "quectel"
+		}
+		if err := h.addModem(id, ModemSpec{AT: m.ATPath(), Audio: m.AudioPath(), Kind: kind}); err != nil {
 			h.Close()
 			return nil, err
 		}
@@ -146,8 +178,17 @@ func (h *Hotline) addModem(id string, spec ModemSpec) error {
 		at.Close()
 		return fmt.Errorf("line %s: audio port: %w", id, err)
 	}
-	q := gsm.NewQuectel(id, at, audio, gsm.QuectelOptions{Logger: h.log.With("subsys", "gsm", "line", id), ToneDetect: true})
-	h.lines = append(h.lines, lineRunner{line: q, ports: []io.Closer{at, audio}})
+	log := h.log.With("subsys", "gsm", "line", id, "kind", spec.Kind)
+	var l gsmLine
+	switch spec.Kind {
+	case "simcom":
+		l = gsm.NewSIM7600(id, at, audio, gsm.SIMComOptions{Logger: log, ToneDetect: true})
+	case "huawei":
+		l = gsm.NewHuawei(id, at, audio, gsm.HuaweiOptions{Logger: log, ToneDetect: true})
+	default:
+		l = gsm.NewQuectel(id, at, audio, gsm.QuectelOptions{Logger: log, ToneDetect: true})
+	}
+	h.lines = append(h.lines, lineRunner{line: l, ports: []io.Closer{at, audio}})
 	return nil
 }
 
@@ -219,6 +260,16 @@ func (h *Hotline) TestCall(ctx context.Context, tc TestCall) (TestCallResult, er
 	for i := range say {
 		say[i] = int16(uint16(tc.Say[2*i]) | uint16(tc.Say[2*i+1])<<8)
 	}
+	// The box must have set its line up first, as a real modem is before a real call comes.
+	for ready := time.NewTimer(10 * time.Second); h.Board.LineState(id) != "ready"; {
+		select {
+		case <-ready.C:
+			return TestCallResult{}, fmt.Errorf("test call: line %s is not ready (%q)", id, h.Board.LineState(id))
+		case <-ctx.Done():
+			return TestCallResult{}, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	ends, cancel := h.Board.Subscribe()
 	defer cancel()
 	res, err := m.Call(ctx, sim.Caller{
@@ -278,7 +329,7 @@ func (h *Hotline) TestCall(ctx context.Context, tc TestCall) (TestCallResult, er
 	}
 }
 
-func (h *Hotline) pickSim(want string) (string, *sim.EC25, error) {
+func (h *Hotline) pickSim(want string) (string, simModem, error) {
 	h.simMu.Lock()
 	defer h.simMu.Unlock()
 	if want != "" {
@@ -307,4 +358,8 @@ func (h *Hotline) releaseSim(id string) {
 	h.simMu.Unlock()
 }
 
-var _ hw.Line = (*gsm.Quectel)(nil)
+var (
+	_ gsmLine = (*gsm.Quectel)(nil)
+	_ gsmLine = (*gsm.SIM7600)(nil)
+	_ gsmLine = (*gsm.Huawei)(nil)
+)

@@ -54,8 +54,9 @@ type Board struct {
 	opts Options
 	log  *slog.Logger
 
-	mu   sync.Mutex
-	subs map[chan CallEnd]struct{}
+	mu     sync.Mutex
+	subs   map[chan CallEnd]struct{}
+	states map[string]string // line ID -> last State event ("ready", "down", ...)
 }
 
 // New makes a Board.
@@ -63,7 +64,7 @@ func New(opts Options) *Board {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Board{opts: opts, log: opts.Logger, subs: map[chan CallEnd]struct{}{}}
+	return &Board{opts: opts, log: opts.Logger, subs: map[chan CallEnd]struct{}{}, states: map[string]string{}}
 }
 
 // Subscribe returns a channel that receives every finished call until cancel is called.
@@ -88,6 +89,14 @@ func (b *Board) publish(e CallEnd) {
 		default:
 		}
 	}
+}
+
+// LineState returns what the line last said of itself ("ready", "down", ...; "" before it said
+// anything).
+func (b *Board) LineState(id string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.states[id]
 }
 
 // Serve handles the calls of line until ctx ends or the line's events close. Run it in a
@@ -149,6 +158,9 @@ func (l *lineState) handle(ctx context.Context, ev hw.Event) {
 		}
 	case hw.State:
 		l.log.Info("line state", "state", ev.State)
+		l.b.mu.Lock()
+		l.b.states[l.line.ID()] = ev.State
+		l.b.mu.Unlock()
 	}
 }
 

@@ -1,0 +1,124 @@
+package image
+
+import (
+	"encoding/json"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// gokrazyConfig is the part of gok's config.json (github.com/gokrazy/internal/config) that the
+// box depends on.
+type gokrazyConfig struct {
+	Hostname string
+	Update   struct {
+		HTTPPort, HTTPSPort, HTTPPassword string
+		NoPassword                        bool
+	}
+	Environment   []string
+	Packages      []string
+	PackageConfig map[string]struct {
+		GoBuildFlags     []string
+		CommandLineFlags []string
+		WaitForClock     bool
+	}
+	KernelPackage, FirmwarePackage, EEPROMPackage string
+	GokrazyPackages                               *[]string
+}
+
+func readGokrazyConfig(t *testing.T) gokrazyConfig {
+	t.Helper()
+	b, err := os.ReadFile("gokrazy/hotline/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg gokrazyConfig
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatalf("config.json: %v", err)
+	}
+	return cfg
+}
+
+func TestGokrazyConfig(t *testing.T) {
+	cfg := readGokrazyConfig(t)
+	if cfg.Hostname != "hotline" {
+		t.Errorf("Hostname %q, want hotline", cfg.Hostname)
+	}
+	if !slices.Equal(cfg.Packages, []string{"hotline"}) {
+		t.Errorf("Packages %q, want only hotline", cfg.Packages)
+	}
+	if !slices.Contains(cfg.Environment, "GOARCH=arm64") {
+		t.Errorf("Environment %q: the Pi 3, 4, 5 and Zero 2 W run arm64", cfg.Environment)
+	}
+	for _, p := range []string{cfg.Update.HTTPPort, cfg.Update.HTTPSPort} {
+		if p == "" || p == "80" || p == "443" {
+			t.Errorf("gokrazy's web page on port %q: it must move aside for the admin on 80", p)
+		}
+	}
+	if cfg.Update.HTTPPassword != "" || cfg.Update.NoPassword {
+		t.Error("gokrazy's password is in config.json or turned off: it belongs to the build machine (~/.config/gokrazy/http-password.txt)")
+	}
+	pc := cfg.PackageConfig["hotline"]
+	if want := []string{"run", "--data", "/perm/hotline", "--listen", ":80"}; !slices.Equal(pc.CommandLineFlags, want) {
+		t.Errorf("hotline flags %q, want %q", pc.CommandLineFlags, want)
+	}
+	if !slices.Contains(pc.GoBuildFlags, "-ldflags=-s -w -X main.version=@VERSION@") {
+		t.Errorf("hotline build flags %q: no version for build-image.sh to fill in", pc.GoBuildFlags)
+	}
+	if pc.WaitForClock {
+		t.Error("hotline waits for the clock: without internet (NTP) it would never answer a call")
+	}
+	if cfg.GokrazyPackages != nil {
+		t.Errorf("GokrazyPackages %q: the defaults (dhcp, ntp, randomd, heartbeat) are needed", *cfg.GokrazyPackages)
+	}
+	for _, tt := range []struct{ name, got, want string }{
+		{"KernelPackage", cfg.KernelPackage, "github.com/gokrazy/kernel.rpi"},
+		{"FirmwarePackage", cfg.FirmwarePackage, "github.com/gokrazy/firmware"},
+		{"EEPROMPackage", cfg.EEPROMPackage, "github.com/gokrazy/rpi-eeprom"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+// TestGokrazyPinned checks that every module the image is built from is imported by
+// gokrazydeps.go and required by go.mod, so that build-image.sh builds the same image from
+// the same commit.
+func TestGokrazyPinned(t *testing.T) {
+	cfg := readGokrazyConfig(t)
+	src, err := os.ReadFile("gokrazydeps.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(src), "//go:build gokrazydeps\n") {
+		t.Error("gokrazydeps.go is not behind the gokrazydeps build tag")
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "gokrazydeps.go", src, parser.ImportsOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imported []string
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		imported = append(imported, p)
+	}
+	for _, want := range []string{"github.com/gokrazy/gokrazy", cfg.KernelPackage, cfg.FirmwarePackage, cfg.EEPROMPackage} {
+		if !slices.Contains(imported, want) {
+			t.Errorf("gokrazydeps.go does not import %s", want)
+			continue
+		}
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", want).CombinedOutput()
+		if v := strings.TrimSpace(string(out)); err != nil || v == "" {
+			t.Errorf("%s is not required by go.mod (go get %s@VERSION): %v %s", want, want, err, out)
+		}
+	}
+	if out, err := exec.Command("go", "list", "-tags", "gokrazydeps", "-deps", ".").CombinedOutput(); err != nil {
+		t.Errorf("go list -tags gokrazydeps: %v\n%s", err, out)
+	}
+}
