@@ -10,8 +10,10 @@ DATA      ?= ./var
 LISTEN    ?= 127.0.0.1:8080
 FUZZTIME  ?= 5s
 # Debian packages the tests use: speech and tools for audio, a real browser for the admin,
-# systemd-analyze for the service unit, mkfs.ext4 for the image.
-TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs
+# systemd-analyze for the service unit, mkfs.ext4 for the image, real speech and music for the
+# DTMF talk-off tests.
+TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs \
+             asterisk-core-sounds-en-wav asterisk-core-sounds-ru-wav asterisk-moh-opsound-wav
 
 .PHONY: all build run test test-deps lint cross bench fuzz soak prompts clean deb image
 

@@ -16,7 +16,8 @@
 //     its nominal frequency does (Q.24: accept +-1.5 %, reject +-3.5 %); knowing the error,
 //     the receiver undoes the window's loss for it, so the levels below are the tones' own;
 //   - the twist is at most 9 dB with the low tone louder and 5 dB with the high tone louder
-//     (Q.24 asks for 8 and 4 dB);
+//     (Q.24 asks for 8 and 4 dB), 3 dB more for a key already under way, whose tones a codec
+//     such as GSM may tilt as it goes;
 //   - every other row and column filter is at least 7 dB below the tone of its group;
 //   - the two tones carry at least 75 % of the window's energy, which speech, noise, and windows
 //     only partly covered by a tone fail.
@@ -26,6 +27,11 @@
 // and shorter never (Q.24: 40 ms must, 23 ms must not). A key ends after 10 windows without it:
 // dropouts of up to 15 ms are bridged, a pause of 18 ms or more lets the same key follow
 // (Q.24: bridge 10 ms, split at 40 ms).
+//
+// Talk-off on real speech and music (the Asterisk prompts in English and Russian and its music on
+// hold, 68.7 minutes): no false key, plain, 12 dB louder through mu-law, and 24 dB louder hard
+// clipped. Talk-down: keys at -10 dBm0 over all of it, its active level 12 dB below: all 10236
+// heard.
 //
 // Talk-off, measured on synthetic speech (espeak-ng, 28 voice variants in English and Russian,
 // an hour in all) at -20, -8 and -2 dBm0 (clipped), plain and through mu-law: 12 false keys in
@@ -53,6 +59,9 @@ const (
 	// louder (normal) and high tone louder (reverse).
 	normalTwistDB  = 9
 	reverseTwistDB = 5
+	// holdTwistDB is how much more twist either way a key already under way may show: a codec
+	// such as GSM 06.10 tilts the tones of a press by several dB as it goes.
+	holdTwistDB = 3
 	// peakRatioDB is how far the best row (column) must stand above every other row (column).
 	peakRatioDB = 7
 	// minToneShare is the least share of the window's energy that the two tones must carry.
@@ -121,6 +130,7 @@ var (
 	floorPower   float64
 	normalTwist  = math.Pow(10, normalTwistDB/10.0)
 	reverseTwist = math.Pow(10, reverseTwistDB/10.0)
+	holdTwist    = math.Pow(10, holdTwistDB/10.0)
 	peakRatio    = math.Pow(10, peakRatioDB/10.0)
 )
 
@@ -208,6 +218,13 @@ func (r *Receiver) Process(f *voice.Frame) (key byte, ok bool) {
 
 // subBlock runs the eight Goertzel filters over one sub-block, turns their outputs to the common
 // phase reference, and slides the window on by one sub-block.
+//
+// subBlock and detect, the arithmetic of the receiver, are not instrumented by the race detector,
+// which would make them 20 times slower and the talk-off tests too slow to run under -race. They
+// touch only the receiver's own state, which one goroutine owns; decide, called on every window,
+// stays instrumented, so a receiver shared by two goroutines is still reported.
+//
+//go:norace
 func (r *Receiver) subBlock(x *[subBlock]int16) {
 	// The filters, unrolled so that their states stay in registers.
 	c0, c1, c2, c3, c4, c5, c6, c7 := coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6], coef[7]
@@ -292,7 +309,11 @@ func (r *Receiver) resum() {
 	}
 }
 
-// detect returns the key the current window holds, or 0.
+// detect returns the key the current window holds, or 0. A window that holds the key under way
+// (the candidate or the key pressed) may show holdTwistDB more twist. It is not instrumented by the race
+// detector (see subBlock).
+//
+//go:norace
 func (r *Receiver) detect() byte {
 	// The window's spectrum: X = A/2 - (e^{i theta/2} B+ + e^{-i theta/2} B-)/4.
 	var sr, si [8]float64
@@ -343,7 +364,11 @@ func (r *Receiver) detect() byte {
 	if !ok {
 		return 0
 	}
-	if pr > pc*normalTwist || pc > pr*reverseTwist {
+	nt, rt := normalTwist, reverseTwist
+	if k := keyAt[row][col-4]; k == r.cand || k == r.cur {
+		nt, rt = nt*holdTwist, rt*holdTwist
+	}
+	if pr > pc*nt || pc > pr*rt {
 		return 0
 	}
 	for k := range 4 {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,6 +124,12 @@ func setLevel(s []int16, db float64) []int16 {
 
 func TestTalkOff(t *testing.T) {
 	var total float64
+	type job struct {
+		sp   speaker
+		name string
+		x    []int16
+	}
+	var jobs []job
 	for sp, s := range speech(t) {
 		if len(s) < 20*voice.Rate {
 			t.Fatalf("%v: only %d samples of speech", sp, len(s))
@@ -142,15 +149,25 @@ func TestTalkOff(t *testing.T) {
 			if !math.IsNaN(tc.db) {
 				x = setLevel(s, tc.db)
 			}
-			if got := Decode(x); got != "" {
-				t.Errorf("%v %s: speech made keys %q", sp, tc.name, got)
-			}
-			// Through G.711 as well.
-			codecRoundTrip(voice.ALawEncode, voice.ALawDecode)(x)
-			if got := Decode(x); got != "" {
-				t.Errorf("%v %s, A-law: speech made keys %q", sp, tc.name, got)
-			}
+			jobs = append(jobs, job{sp, tc.name, x})
 		}
+	}
+	// Each condition plain and through G.711 as well, on every core.
+	err := parallel(2*len(jobs), func(i int) error {
+		j := jobs[i/2]
+		name, x := j.name, j.x
+		if i%2 == 1 {
+			name += ", A-law"
+			x = slices.Clone(x)
+			codecRoundTrip(voice.ALawEncode, voice.ALawDecode)(x)
+		}
+		if got := Decode(x); got != "" {
+			t.Errorf("%v %s: speech made keys %q", j.sp, name, got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("%.0f s of speech in %d voices, each at 5 levels", total, len(speakers))
 }
