@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"hotline/daemon"
+	"hotline/daemon/sdnotify"
 	"hotline/web"
 )
 
@@ -119,12 +120,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			errc <- fmt.Errorf("web admin: %w", err)
 		}
 	})
+	// systemd: ready now, and a heartbeat while the web admin answers.
+	if _, err := sdnotify.Notify(fmt.Sprintf("READY=1\nSTATUS=answering on %d line(s)", len(h.Lines()))); err != nil {
+		log.Warn("cannot tell systemd we are ready", "err", err)
+	}
+	wg.Go(func() {
+		if err := sdnotify.Watchdog(runCtx, func() bool { return healthy(runCtx, url) }); err != nil {
+			log.Warn("watchdog", "err", err)
+		}
+	})
 	var runErr error
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")
 	case runErr = <-errc:
 	}
+	_, _ = sdnotify.Notify("STOPPING=1")
 	shut, cancelShut := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancelShut()
 	_ = hs.Shutdown(shut)
@@ -143,4 +154,21 @@ func adminURL(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+// healthy asks the web admin's health page, as a browser would: a daemon that no longer answers
+// stops the watchdog's heartbeat and systemd restarts it.
+func healthy(ctx context.Context, url string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

@@ -221,7 +221,8 @@ func TestDebUnit(t *testing.T) {
 		}
 	}
 	for key, want := range map[string][]string{
-		"Type":                {"simple"},
+		"Type":                {"notify"},
+		"WatchdogSec":         {"30"},
 		"User":                {"hotline"},
 		"ExecStart":           {"/usr/bin/hotline run --data /var/lib/hotline --listen :80 $HOTLINE_ARGS"},
 		"Restart":             {"always"},
