@@ -13,9 +13,10 @@ FUZZTIME  ?= 5s
 # systemd-analyze for the service unit, mkfs.ext4 for the image, real speech and music for the
 # DTMF talk-off tests.
 TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs \
-             asterisk-core-sounds-en-wav asterisk-core-sounds-ru-wav asterisk-moh-opsound-wav
+             asterisk-core-sounds-en-wav asterisk-core-sounds-ru-wav asterisk-moh-opsound-wav \
+             libsox-fmt-mp3
 
-.PHONY: all build run test test-deps lint cross bench fuzz soak prompts clean deb image
+.PHONY: all build run test test-deps lint cross bench bench-dsp fuzz soak prompts clean deb image
 
 all: build
 
@@ -54,6 +55,11 @@ cross:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./voice/... ./hw/... ./daemon/store/... ./daemon/switchboard/...
 	$(GO) test -run '^$$' -bench Answer -benchtime 10x ./daemon/
+
+# Our DTMF receiver side by side with spandsp and multimon-ng over one corpus (docs/DSP.md).
+bench-dsp:
+	@for p in libspandsp-dev multimon-ng; do dpkg -s $$p >/dev/null 2>&1 || { echo "bench-dsp needs: apt-get install libspandsp-dev multimon-ng"; exit 1; }; done
+	$(GO) run -tags dspbench ./voice/dspbench
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for a long run).
 fuzz:

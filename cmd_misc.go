@@ -12,7 +12,7 @@ import (
 
 	"hotline/daemon/store"
 	"hotline/voice/dtmf"
-	"hotline/voice/wav"
+	"hotline/voice/importer"
 )
 
 func cmdPasswd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -57,7 +57,7 @@ func cmdDTMF(args []string, stdout, stderr io.Writer) error {
 	}
 	var failed error
 	for _, name := range args {
-		samples, err := wav.ReadFileMono8k(name)
+		samples, err := readAudioFile(name)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
 			failed = errors.New("dtmf: some files could not be read")
@@ -66,4 +66,14 @@ func cmdDTMF(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s\t%s\n", name, dtmf.Decode(samples))
 	}
 	return failed
+}
+
+// readAudioFile reads a WAV or MP3 file as 8 kHz mono, levels untouched.
+func readAudioFile(name string) ([]int16, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return importer.Decode(f, 0)
 }

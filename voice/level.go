@@ -31,6 +31,29 @@ func FrameLevelDBm0(f *Frame) float64 {
 	return max(10*math.Log10(float64(sum)/FrameSamples/zeroDBm0Power), SilenceLevel)
 }
 
+// FrameLevels returns the RMS and the peak level of f in dBm0, for a level meter. The peak is
+// the level of the sine whose crest equals the largest sample: a sine at 0 dBm0 measures 0 for
+// both, a square wave 3 dB more RMS than a sine of the same peak, and full scale peaks at
+// +3.17 dBm0. Digital silence returns SilenceLevel for both. It allocates nothing.
+func FrameLevels(f *Frame) (rmsDBm0, peakDBm0 float64) {
+	var sum int64
+	peak := 0
+	for _, s := range f {
+		v := int(s)
+		sum += int64(v * v)
+		peak = max(peak, v, -v)
+	}
+	if sum == 0 {
+		return SilenceLevel, SilenceLevel
+	}
+	rmsDBm0 = max(10*math.Log10(float64(sum)/FrameSamples/zeroDBm0Power), SilenceLevel)
+	peakDBm0 = max(20*math.Log10(float64(peak)/zeroDBm0Crest), SilenceLevel)
+	return rmsDBm0, peakDBm0
+}
+
+// zeroDBm0Crest is the amplitude of a sine at 0 dBm0.
+var zeroDBm0Crest = math.Sqrt(2 * zeroDBm0Power)
+
 // DefaultSilenceDBm0 is a threshold that separates a caller's speech (active speech is around
 // -20 dBm0) from line and comfort noise (below -50 dBm0) with room on both sides.
 const DefaultSilenceDBm0 = -40

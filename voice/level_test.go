@@ -45,6 +45,52 @@ func TestFrameLevelDBm0(t *testing.T) {
 	}
 }
 
+func TestFrameLevels(t *testing.T) {
+	for _, db := range []float64{3, 0, -10, -25, -40, -60} {
+		s := tone.Sine(1000, voice.FrameDuration, db)
+		rms, peak := voice.FrameLevels(frameOf(s))
+		if math.Abs(rms-db) > 0.05 || math.Abs(rms-voice.FrameLevelDBm0(frameOf(s))) > 1e-9 {
+			t.Errorf("1 kHz at %v dBm0: RMS %.2f", db, rms)
+		}
+		// 1 kHz at 8 kHz hits its crest exactly (a sample every 45 degrees); quiet sines lose
+		// a little to rounding.
+		if tol := 0.05 + 20*math.Log10(1+1/tone.Amplitude(db)); math.Abs(peak-db) > tol {
+			t.Errorf("1 kHz at %v dBm0: peak %.2f", db, peak)
+		}
+	}
+	var square voice.Frame
+	for i := range square {
+		square[i] = 10000
+		if i%8 >= 4 {
+			square[i] = -10000
+		}
+	}
+	rms, peak := voice.FrameLevels(&square)
+	if math.Abs(rms-peak-3.01) > 0.05 {
+		t.Errorf("square wave: RMS %.2f, peak %.2f, want RMS 3 dB above the peak's sine", rms, peak)
+	}
+	var full voice.Frame
+	full[17] = math.MinInt16
+	if _, peak := voice.FrameLevels(&full); math.Abs(peak-3.17) > 0.01 {
+		t.Errorf("full-scale click peaks at %.2f dBm0, want +3.17", peak)
+	}
+	if rms, peak := voice.FrameLevels(&voice.Frame{}); rms != voice.SilenceLevel || peak != voice.SilenceLevel {
+		t.Errorf("silence: %v, %v", rms, peak)
+	}
+	f := frameOf(tone.Sine(440, voice.FrameDuration, -20))
+	if n := testing.AllocsPerRun(100, func() { voice.FrameLevels(f) }); n != 0 {
+		t.Errorf("FrameLevels allocates %v times", n)
+	}
+}
+
+func BenchmarkFrameLevels(b *testing.B) {
+	f := frameOf(tone.Sine(440, voice.FrameDuration, -20))
+	b.ReportAllocs()
+	for b.Loop() {
+		voice.FrameLevels(f)
+	}
+}
+
 // run feeds s frame by frame and returns what Process said for each frame.
 func run(d *voice.SilenceDetector, s []int16) []bool {
 	var out []bool

@@ -1,6 +1,7 @@
 // Package voice holds what the hotline does with sound, independent of any device or network:
 // the 20 ms frame of 8 kHz 16-bit mono that every part speaks, G.711, WAV files, resampling and
-// prompt import. Receivers and generators live in its subpackages (dtmf, tone).
+// the level meter. Receivers and generators live in its subpackages (dtmf, tone, progress), prompt
+// import in voice/importer.
 //
 // # Concepts
 //

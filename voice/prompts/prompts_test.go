@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"hotline/voice"
 	"hotline/voice/dtmf"
@@ -72,6 +73,10 @@ func TestEveryPrompt(t *testing.T) {
 			if peak >= 32000 {
 				t.Errorf("%s/%s: peak %d clips", lang, name, peak)
 			}
+			// The caller hears the voice at once: at most 100 ms of silence before it.
+			if lead := leadingSilence(s); lead > 100*time.Millisecond {
+				t.Errorf("%s/%s: %v of silence before the voice", lang, name, lead)
+			}
 			if keys := dtmf.Decode(s); keys != "" {
 				t.Errorf("%s/%s: the DTMF receiver hears %q in it", lang, name, keys)
 			}
@@ -87,6 +92,17 @@ func TestEveryPrompt(t *testing.T) {
 			}
 		}
 	}
+}
+
+// leadingSilence is the time before the first 10 ms of s above -55 dBm0.
+func leadingSilence(s []int16) time.Duration {
+	const w = voice.Rate / 100
+	for i := 0; i+w <= len(s); i += w {
+		if tone.LevelDBm0(s[i:i+w]) > -55 {
+			return time.Duration(i) * time.Second / voice.Rate
+		}
+	}
+	return time.Duration(len(s)) * time.Second / voice.Rate
 }
 
 func TestLoadFallbackAndErrors(t *testing.T) {

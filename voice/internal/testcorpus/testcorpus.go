@@ -1,7 +1,7 @@
 // Package testcorpus gives the tests of voice/ real human speech and music: the Debian packages
 // of Asterisk's prompts (a woman's voice in English and in Russian) and its music on hold, about
 // 69 minutes of 8 kHz audio. `make test` installs the packages; without them the tests that use
-// the corpus fail. Only tests import this package.
+// the corpus fail. Only tests and the benchmark harness voice/dspbench import this package.
 package testcorpus
 
 import (
@@ -61,6 +61,16 @@ func paths(pkg string) ([]string, error) {
 // missing or a file does not decode. The samples are shared: do not change them.
 func Load(t testing.TB) []File {
 	t.Helper()
+	fs, err := Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+// Files is Load for programs: it returns every file of the corpus, read once per process, or
+// the reason it cannot. The samples are shared: do not change them.
+func Files() ([]File, error) {
 	once.Do(func() {
 		for _, pkg := range Packages {
 			ps, e := paths(pkg)
@@ -78,10 +88,7 @@ func Load(t testing.TB) []File {
 			return err
 		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return files, err
 }
 
 // Parallel runs f(0..n-1) on GOMAXPROCS workers and returns the first error, in index order.
