@@ -58,6 +58,9 @@ type Options struct {
 	IsURC func(line string) bool
 	// DefaultTimeout applies to Command calls with a zero timeout. Zero means 3 s.
 	DefaultTimeout time.Duration
+	// IsFinalOK names extra result codes that end a command in flight successfully, beyond OK
+	// and CONNECT (VCON, which a voice modem may give for AT+VLS=1). Nil means none.
+	IsFinalOK func(line string) bool
 }
 
 // Response is the modem's complete reply to one command.
@@ -82,6 +85,7 @@ type Channel struct {
 	port       io.ReadWriter
 	log        *slog.Logger
 	isURC      func(string) bool
+	isFinalOK  func(string) bool
 	defTimeout time.Duration
 
 	writer  chan struct{} // holds a token while a command is in flight
@@ -104,6 +108,9 @@ type pendingCmd struct {
 	lines     []string
 	truncated bool
 	result    chan Response // capacity 1, written once under Channel.mu
+	// prompt is closed when the modem's "> " prompt arrived; nil for commands without data.
+	prompt   chan struct{}
+	prompted bool
 }
 
 // New returns a channel on port. Nothing is read until Run runs.
@@ -120,6 +127,7 @@ func New(port io.ReadWriter, opts Options) *Channel {
 		port:       port,
 		log:        log,
 		isURC:      opts.IsURC,
+		isFinalOK:  opts.IsFinalOK,
 		defTimeout: timeout,
 		writer:     make(chan struct{}, 1),
 		urcs:       make(chan string, urcBuffer),
@@ -176,6 +184,7 @@ func (c *Channel) Run(ctx context.Context) (err error) {
 		n, rerr := c.port.Read(buf[:])
 		if n > 0 {
 			c.split.feed(buf[:n], c.handleLine)
+			c.checkPrompt()
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -209,6 +218,9 @@ func (c *Channel) handleLine(text []byte, fault lineFault) {
 		info = &p.info
 	}
 	role := classify(line, info, c.isURC)
+	if p != nil && role != roleEcho && role != roleFinal && c.isFinalOK != nil && c.isFinalOK(line) {
+		role = roleFinal
+	}
 	switch role {
 	case roleEcho:
 		p.info.echoSeen = true
@@ -225,7 +237,11 @@ func (c *Channel) handleLine(text []byte, fault lineFault) {
 	}
 	c.mu.Unlock()
 
-	c.log.Debug("modem <-", "text", line, "role", role.String())
+	shown := line
+	if role == roleEcho && info != nil && info.shown != "" {
+		shown = info.shown // the echo of a secret command
+	}
+	c.log.Debug("modem <-", "text", shown, "role", role.String())
 	switch role {
 	case roleURC:
 		c.pushURC(line)
@@ -269,8 +285,41 @@ func (c *Channel) pushURC(line string) {
 // no result in time returns an error wrapping ErrTimeout; a stopped reader, an error wrapping
 // ErrClosed.
 func (c *Channel) Command(ctx context.Context, cmd string, timeout time.Duration) (Response, error) {
+	return c.do(ctx, cmd, "", nil, timeout)
+}
+
+// CommandRedacted is Command for a command that holds a secret (AT+CPIN="1234"): shown stands
+// for cmd in the log, in the modem's echo as logged, and in every error returned, so the secret
+// never leaves the channel.
+func (c *Channel) CommandRedacted(ctx context.Context, cmd, shown string, timeout time.Duration) (Response, error) {
+	if shown == "" {
+		shown = "AT<redacted>"
+	}
+	return c.do(ctx, cmd, shown, nil, timeout)
+}
+
+// CommandPrompt sends a command that takes data after the modem's "> " prompt (AT+CMGS=<len>):
+// it sends cmd, waits for the prompt, sends data followed by Ctrl-Z (0x1A) and waits for the
+// final result, all within timeout. data must not hold CR, LF, Ctrl-Z or ESC. If the modem
+// answers with a final result instead of the prompt (ERROR, +CMS ERROR), that is the result.
+// If the prompt does not come in time or ctx ends while the modem waits for data, ESC (0x1B) is
+// sent to cancel it. Errors are as for Command. The data is logged by its length only.
+func (c *Channel) CommandPrompt(ctx context.Context, cmd, data string, timeout time.Duration) (Response, error) {
+	if strings.ContainsAny(data, "\r\n\x1a\x1b") {
+		return Response{}, fmt.Errorf("modem: %s: data holds control characters", cmd)
+	}
+	return c.do(ctx, cmd, "", &data, timeout)
+}
+
+// do runs one command; shown, when not empty, replaces cmd in logs and errors; data, when not
+// nil, is sent after the prompt.
+func (c *Channel) do(ctx context.Context, cmd, shown string, data *string, timeout time.Duration) (Response, error) {
+	name := cmd
+	if shown != "" {
+		name = shown
+	}
 	if cmd == "" || strings.ContainsAny(cmd, "\r\n") {
-		return Response{}, fmt.Errorf("modem: invalid command %q", cmd)
+		return Response{}, fmt.Errorf("modem: invalid command %q", name)
 	}
 	if timeout <= 0 {
 		timeout = c.defTimeout
@@ -278,53 +327,127 @@ func (c *Channel) Command(ctx context.Context, cmd string, timeout time.Duration
 	select {
 	case c.writer <- struct{}{}:
 	case <-ctx.Done():
-		return Response{}, fmt.Errorf("modem: %s: waiting to send: %w", cmd, context.Cause(ctx))
+		return Response{}, fmt.Errorf("modem: %s: waiting to send: %w", name, context.Cause(ctx))
 	case <-c.done:
-		return Response{}, c.closedErr(cmd)
+		return Response{}, c.closedErr(name)
 	}
-	defer func() { <-c.writer }()
+	release := true // the writer slot is given back at return, unless a late reply is awaited
+	defer func() {
+		if release {
+			<-c.writer
+		}
+	}()
 	select {
 	case <-c.done:
-		return Response{}, c.closedErr(cmd)
+		return Response{}, c.closedErr(name)
 	default:
 	}
 
 	p := &pendingCmd{info: newCmdInfo(cmd), result: make(chan Response, 1)}
+	p.info.shown = shown
+	var prompt <-chan struct{}
+	if data != nil {
+		p.prompt = make(chan struct{})
+		prompt = p.prompt
+	}
 	c.mu.Lock()
 	c.pending = p
 	c.mu.Unlock()
 
+	deadline := time.Now().Add(timeout)
 	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	c.log.Debug("modem ->", "cmd", cmd)
-	if err := c.write(cmd, time.Now().Add(timeout)); err != nil {
+	defer func() {
+		if release {
+			timer.Stop()
+		}
+	}()
+	c.log.Debug("modem ->", "cmd", name)
+	if err := c.write(cmd+"\r", deadline); err != nil {
 		c.abandon(p)
-		return Response{}, fmt.Errorf("modem: send %s: %w", cmd, err)
+		return Response{}, fmt.Errorf("modem: send %s: %w", name, err)
 	}
-
-	select {
-	case r := <-p.result:
-		return finish(cmd, r)
-	case <-timer.C:
-		if r, ok := c.abandon(p); ok {
-			return finish(cmd, r)
+	// cancelPrompt sends ESC while the data is not sent, in case the modem sits at its prompt.
+	cancelPrompt := func() {
+		if data != nil {
+			if err := c.write("\x1b", time.Now().Add(time.Second)); err != nil {
+				c.log.Warn("modem: cannot cancel the data prompt", "cmd", name, "err", err)
+			}
 		}
-		return Response{}, fmt.Errorf("modem: %s: %w (waited %v)", cmd, ErrTimeout, timeout)
-	case <-ctx.Done():
-		if r, ok := c.abandon(p); ok {
-			return finish(cmd, r)
+	}
+	for {
+		select {
+		case r := <-p.result:
+			return finish(name, r)
+		case <-prompt:
+			prompt = nil
+			c.log.Debug("modem -> data", "cmd", name, "bytes", len(*data))
+			if err := c.write(*data+"\x1a", deadline); err != nil {
+				c.abandon(p)
+				return Response{}, fmt.Errorf("modem: send %s data: %w", name, err)
+			}
+			data = nil
+		case <-timer.C:
+			if r, ok := c.abandon(p); ok {
+				return finish(name, r)
+			}
+			cancelPrompt()
+			return Response{}, fmt.Errorf("modem: %s: %w (waited %v)", name, ErrTimeout, timeout)
+		case <-ctx.Done():
+			select {
+			case r := <-p.result:
+				return finish(name, r)
+			default:
+			}
+			if data != nil {
+				if r, ok := c.abandon(p); ok {
+					return finish(name, r)
+				}
+				cancelPrompt()
+				return Response{}, fmt.Errorf("modem: %s: %w", name, context.Cause(ctx))
+			}
+			// The caller goes, but the modem still owes this command its final result: the next
+			// command waits for it (or for this command's timeout), so that a late OK is not
+			// taken as the next command's answer. The goroutine ends by then at the latest.
+			release = false
+			go func() {
+				defer func() { <-c.writer }()
+				select {
+				case <-p.result:
+				case <-timer.C:
+					c.abandon(p)
+				case <-c.done:
+				}
+			}()
+			return Response{}, fmt.Errorf("modem: %s: %w", name, context.Cause(ctx))
+		case <-c.done:
+			return Response{}, c.closedErr(name)
 		}
-		return Response{}, fmt.Errorf("modem: %s: %w", cmd, context.Cause(ctx))
-	case <-c.done:
-		return Response{}, c.closedErr(cmd)
 	}
 }
 
-// write sends cmd and its CR in one write, bounded by deadline when the port supports it.
-func (c *Channel) write(cmd string, deadline time.Time) error {
-	buf := make([]byte, 0, len(cmd)+1)
-	buf = append(buf, cmd...)
-	buf = append(buf, '\r')
+// checkPrompt notices the "> " prompt, which ends no line, while a command waits for it. Only
+// Run calls it.
+func (c *Channel) checkPrompt() {
+	if c.split.n == 0 {
+		return
+	}
+	if t := trimSpace(c.split.buf[:c.split.n]); len(t) != 1 || t[0] != '>' {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.pending; p != nil && p.prompt != nil && !p.prompted {
+		p.prompted = true
+		close(p.prompt)
+		c.split.n = 0
+		c.log.Debug("modem <-", "text", "> ", "role", "prompt")
+	}
+}
+
+// write sends text (a command with its CR, or data) in one write, bounded by deadline when the
+// port supports it.
+func (c *Channel) write(text string, deadline time.Time) error {
+	buf := []byte(text)
 	if d, ok := c.port.(writeDeadliner); ok && d.SetWriteDeadline(deadline) == nil {
 		defer d.SetWriteDeadline(time.Time{})
 	}

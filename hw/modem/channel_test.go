@@ -454,3 +454,121 @@ func TestCommandErrorIsAs(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
+
+// TestIsFinalOK: VCON ends AT+VLS=1 of a voice modem as a success; without the hook it is an
+// information line and the command times out; unsolicited, it stays a URC.
+func TestIsFinalOK(t *testing.T) {
+	vcon := func(l string) bool { return l == "VCON" }
+	for _, tt := range []struct {
+		name      string
+		hook      func(string) bool
+		wantFinal string
+		wantErr   error
+	}{
+		{name: "with hook", hook: vcon, wantFinal: "VCON"},
+		{name: "without hook", wantErr: ErrTimeout},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				host, dev := net.Pipe()
+				defer dev.Close()
+				ch := New(host, Options{Logger: testLogger(t), IsFinalOK: tt.hook})
+				runChannel(t, ch)
+				go func() {
+					buf := make([]byte, 64)
+					n := 0
+					for n == 0 || buf[n-1] != '\r' {
+						k, err := dev.Read(buf[n:])
+						if err != nil {
+							return
+						}
+						n += k
+					}
+					dev.Write([]byte("\r\nVCON\r\n"))
+				}()
+				resp, err := ch.Command(context.Background(), "AT+VLS=1", time.Second)
+				if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+					t.Fatalf("Command: %v, want %v", err, tt.wantErr)
+				}
+				if resp.Final != tt.wantFinal {
+					t.Errorf("final = %q, want %q", resp.Final, tt.wantFinal)
+				}
+			})
+		})
+	}
+	synctest.Test(t, func(t *testing.T) {
+		m := modemtest.New(t)
+		ch := New(m.Port(), Options{Logger: testLogger(t), IsFinalOK: vcon})
+		runChannel(t, ch)
+		if err := m.WriteRaw([]byte("\r\nVCON\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := drainURCs(ch); !slices.Equal(got, []string{"VCON"}) {
+			t.Errorf("URCs = %q, want [VCON]", got)
+		}
+	})
+}
+
+// A command whose caller gives up is still owed its final result: the next command waits for it,
+// so the late OK is not taken as the next command's answer.
+func TestCancelledCommandsLateReplyIsNotTheNextOnes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := modemtest.New(t)
+		m.Expect("AT+SLOW") // no reply yet
+		m.On("AT+NEXT", "+NEXT: 7", "OK")
+		ch := New(m.Port(), Options{Logger: testLogger(t)})
+		runChannel(t, ch)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		first := make(chan error, 1)
+		go func() {
+			_, err := ch.Command(ctx, "AT+SLOW", 5*time.Second)
+			first <- err
+		}()
+		m.WaitCommand("AT+SLOW", 1)
+		cancel()
+		if err := <-first; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled command: err = %v", err)
+		}
+		next := make(chan Response, 1)
+		go func() {
+			r, err := ch.Command(context.Background(), "AT+NEXT", 5*time.Second)
+			if err != nil {
+				t.Errorf("next command: %v", err)
+			}
+			next <- r
+		}()
+		time.Sleep(time.Second)
+		if n := m.Count("AT+NEXT"); n != 0 {
+			t.Fatalf("the next command went out before the cancelled one was answered")
+		}
+		m.Push("OK") // the late answer to AT+SLOW
+		r := <-next
+		if r.Final != "OK" || !slices.Equal(r.Lines, []string{"+NEXT: 7"}) {
+			t.Errorf("next command got %+v, want its own reply", r)
+		}
+	})
+}
+
+// Without any late reply, the next command goes out once the cancelled one's timeout passed.
+func TestCancelledCommandHoldsTheLineUntilItsTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := modemtest.New(t)
+		m.Expect("AT+SLOW")
+		m.On("AT+NEXT", "OK")
+		ch := New(m.Port(), Options{Logger: testLogger(t)})
+		runChannel(t, ch)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { _, _ = ch.Command(ctx, "AT+SLOW", 2*time.Second) }()
+		m.WaitCommand("AT+SLOW", 1)
+		start := time.Now()
+		cancel()
+		if _, err := ch.Command(context.Background(), "AT+NEXT", 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Errorf("next command answered %v after the cancel, want the 2 s timeout", d)
+		}
+	})
+}

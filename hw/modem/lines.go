@@ -148,6 +148,7 @@ func (r lineRole) String() string {
 // cmdInfo is what classification needs to know about the command in flight.
 type cmdInfo struct {
 	cmd      string
+	shown    string // stands for cmd in the log when cmd holds a secret
 	name     string // "+CLCC" for AT+CLCC, "" for basic commands such as ATA
 	dial     bool   // ATD/ATA: NO CARRIER, BUSY ... belong to the reply
 	echoSeen bool

@@ -34,7 +34,9 @@ type Modem struct {
 	once       map[string][][]string
 	commands   []string
 	unexpected []string
-	changed    chan struct{} // closed and replaced whenever a command arrives
+	prompts    map[string]bool // commands answered with the "> " data prompt
+	inData     bool            // reading data after a prompt, up to Ctrl-Z or ESC
+	changed    chan struct{}   // closed and replaced whenever a command arrives
 }
 
 // New starts a fake modem with echo on. It is closed when the test ends.
@@ -47,6 +49,7 @@ func New(tb testing.TB) *Modem {
 		done:     make(chan struct{}),
 		echo:     true,
 		standing: map[string][]string{},
+		prompts:  map[string]bool{},
 		once:     map[string][][]string{},
 		changed:  make(chan struct{}),
 	}
@@ -81,6 +84,17 @@ func (m *Modem) On(cmd string, reply ...string) {
 func (m *Modem) Expect(cmd string, reply ...string) {
 	m.mu.Lock()
 	m.once[cmd] = append(m.once[cmd], reply)
+	m.mu.Unlock()
+}
+
+// Prompt makes cmd answer with the data prompt ("\r\n> ", no line end), as AT+CMGS=<len>
+// does. The modem then reads data up to Ctrl-Z (0x1A), records it as a command (the data
+// without the Ctrl-Z) and answers it with the replies set for that text by On or Expect, so a
+// test scripts the PDU's reply as m.On("<pdu hex>", "+CMGS: 7", "OK"). ESC (0x1B) instead
+// cancels: it is recorded as "<ESC>" and answered with OK (an ESC outside a prompt too).
+func (m *Modem) Prompt(cmd string) {
+	m.mu.Lock()
+	m.prompts[cmd] = true
 	m.mu.Unlock()
 }
 
@@ -172,9 +186,30 @@ func (m *Modem) serve() {
 	for {
 		n, err := m.dev.Read(buf)
 		for _, b := range buf[:n] {
+			m.mu.Lock()
+			inData := m.inData
+			m.mu.Unlock()
+			if inData {
+				switch b {
+				case 0x1a:
+					m.endData()
+					m.handle(string(line))
+					line = line[:0]
+				case 0x1b:
+					m.endData()
+					m.handle("<ESC>")
+					line = line[:0]
+				default:
+					line = append(line, b)
+				}
+				continue
+			}
 			switch b {
 			case '\r':
 				m.handle(string(line))
+				line = line[:0]
+			case 0x1b: // ESC leaves a prompt the modem may be in
+				m.handle("<ESC>")
 				line = line[:0]
 			case '\n':
 			default:
@@ -187,9 +222,36 @@ func (m *Modem) serve() {
 	}
 }
 
+func (m *Modem) endData() {
+	m.mu.Lock()
+	m.inData = false
+	m.mu.Unlock()
+}
+
 // handle answers one command.
 func (m *Modem) handle(cmd string) {
 	m.mu.Lock()
+	if m.prompts[cmd] {
+		m.commands = append(m.commands, cmd)
+		close(m.changed)
+		m.changed = make(chan struct{})
+		m.inData = true
+		echo := m.echo
+		m.mu.Unlock()
+		out := "\r\n> "
+		if echo {
+			out = cmd + "\r" + out
+		}
+		if err := m.WriteRaw([]byte(out)); err != nil {
+			m.tb.Logf("modemtest: prompt for %q: %v", cmd, err)
+		}
+		return
+	}
+	if cmd == "<ESC>" {
+		if _, ok := m.standing[cmd]; !ok && len(m.once[cmd]) == 0 {
+			m.standing[cmd] = []string{"OK"}
+		}
+	}
 	m.commands = append(m.commands, cmd)
 	close(m.changed)
 	m.changed = make(chan struct{})
