@@ -1,0 +1,266 @@
+package fxo
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"hotline/hw"
+)
+
+const (
+	// maxFrameBytes is the largest 20 ms frame (s16le).
+	maxFrameBytes = 320
+	// ringFrames frames can wait for the consumer; one more is being filled.
+	ringFrames = 8
+	bufCount   = ringFrames + 1
+	// firstUnderrun is how long ReadFrame waits after the last real frame before it reports an
+	// underrun; more follow every underrunEvery while the modem stays silent.
+	firstUnderrun = 60 * time.Millisecond
+	underrunEvery = 20 * time.Millisecond
+	// voiceMeanAbs is the mean absolute sample value (16-bit scale) above which a frame holds
+	// voice energy, about -35 dBm0: well above the +-1 step noise of 8-bit linear and mu-law
+	// on a quiet line, well below speech.
+	voiceMeanAbs = 600
+)
+
+var errFrameSize = errors.New("fxo: wrong audio frame size (160 samples)")
+
+// callAudio is the audio of one call. The stream's reader puts un-shielded bytes into a ring
+// of preallocated frames; the call's pump takes them with ReadFrame and writes with WriteFrame.
+// Frame indexes travel on two channels: free (to fill) and ready (filled, oldest first).
+// Nothing allocates per frame.
+type callAudio struct {
+	s          *stream
+	log        *slog.Logger
+	format     hw.AudioFormat
+	frameBytes int
+
+	bufs  [bufCount][maxFrameBytes]byte
+	free  chan int
+	ready chan int
+
+	done     chan struct{} // closed when the call ended
+	stopOnce sync.Once
+	gone     error
+	dropped  atomic.Int64
+	// lastVoice is when the caller last made a sound (unix nanoseconds), for the host-side
+	// silence detector.
+	lastVoice atomic.Int64
+
+	// Used by the stream's reader only.
+	cur  int // buffer being filled, -1 for none
+	fill int
+
+	// Used by the consumer only.
+	timer *time.Timer
+	due   time.Time
+	tx    [2 * maxFrameBytes]byte
+}
+
+var _ hw.Audio = (*callAudio)(nil)
+
+func newCallAudio(lineID string, s *stream, format hw.AudioFormat, log *slog.Logger) *callAudio {
+	now := time.Now()
+	a := &callAudio{
+		s:          s,
+		log:        log,
+		format:     format,
+		frameBytes: format.FrameBytes(),
+		free:       make(chan int, bufCount),
+		ready:      make(chan int, bufCount),
+		done:       make(chan struct{}),
+		gone:       fmt.Errorf("fxo %s: call ended: %w", lineID, hw.ErrNoCall),
+		cur:        -1,
+		timer:      time.NewTimer(time.Hour),
+		due:        now.Add(firstUnderrun),
+	}
+	a.timer.Stop()
+	a.lastVoice.Store(now.UnixNano())
+	for i := range bufCount {
+		a.free <- i
+	}
+	return a
+}
+
+// Format is the modem's voice format (U8, ULaw or S16LE).
+func (a *callAudio) Format() hw.AudioFormat { return a.format }
+
+// ReadFrame fills p with the next frame from the caller, or with silence and hw.ErrUnderrun when
+// the modem sent nothing for 60 ms after the last frame (and every 20 ms after that). After the
+// call ended it returns an error wrapping hw.ErrNoCall.
+func (a *callAudio) ReadFrame(p []byte) error {
+	if len(p) != a.frameBytes {
+		return errFrameSize
+	}
+	select {
+	case <-a.done:
+		return a.gone
+	default:
+	}
+	select {
+	case i := <-a.ready:
+		return a.take(i, p)
+	default:
+	}
+	wait := time.Until(a.due)
+	if wait <= 0 {
+		return a.underrun(p)
+	}
+	a.timer.Reset(wait)
+	select {
+	case i := <-a.ready:
+		a.timer.Stop()
+		return a.take(i, p)
+	case <-a.timer.C:
+		return a.underrun(p)
+	case <-a.done:
+		a.timer.Stop()
+		return a.gone
+	}
+}
+
+func (a *callAudio) take(i int, p []byte) error {
+	copy(p, a.bufs[i][:a.frameBytes])
+	a.free <- i
+	a.due = time.Now().Add(firstUnderrun)
+	return nil
+}
+
+func (a *callAudio) underrun(p []byte) error {
+	fillSilence(p, a.format)
+	now := time.Now()
+	a.due = a.due.Add(underrunEvery)
+	if a.due.Before(now) {
+		a.due = now.Add(underrunEvery)
+	}
+	return hw.ErrUnderrun
+}
+
+// WriteFrame sends one frame to the caller, DLE-shielded.
+func (a *callAudio) WriteFrame(p []byte) error {
+	if len(p) != a.frameBytes {
+		return errFrameSize
+	}
+	select {
+	case <-a.done:
+		return a.gone
+	default:
+	}
+	out := shield(a.tx[:0], p)
+	live, err := a.s.writeAudio(out)
+	if !live {
+		return a.gone
+	}
+	if err != nil {
+		return fmt.Errorf("fxo: write audio: %w", err)
+	}
+	return nil
+}
+
+// put takes un-shielded bytes from the stream's reader. When the consumer lags and every
+// buffer waits in ready, the oldest frame is dropped.
+func (a *callAudio) put(data []byte) {
+	for len(data) > 0 {
+		if a.cur < 0 {
+			select {
+			case a.cur = <-a.free:
+			default:
+				select {
+				case a.cur = <-a.ready:
+					a.dropped.Add(1)
+				case a.cur = <-a.free:
+				}
+			}
+			a.fill = 0
+		}
+		n := copy(a.bufs[a.cur][a.fill:a.frameBytes], data)
+		a.fill += n
+		data = data[n:]
+		if a.fill == a.frameBytes {
+			if meanAbs(a.bufs[a.cur][:a.frameBytes], a.format) > voiceMeanAbs {
+				a.lastVoice.Store(time.Now().UnixNano())
+			}
+			a.ready <- a.cur // never blocks: cur came out of free or ready
+			a.cur = -1
+		}
+	}
+}
+
+// silentFor is how long the caller has made no sound.
+func (a *callAudio) silentFor(now time.Time) time.Duration {
+	return now.Sub(time.Unix(0, a.lastVoice.Load()))
+}
+
+// stop ends the audio: ReadFrame and WriteFrame return gone from now on.
+func (a *callAudio) stop() {
+	a.stopOnce.Do(func() {
+		close(a.done)
+		if n := a.dropped.Load(); n > 0 {
+			a.log.Warn("audio frames dropped, consumer too slow", "frames", n)
+		}
+	})
+}
+
+// fillSilence writes the format's silence into p.
+func fillSilence(p []byte, f hw.AudioFormat) {
+	var b byte
+	switch f {
+	case hw.U8:
+		b = 0x80
+	case hw.ULaw:
+		b = 0xff
+	case hw.ALaw:
+		b = 0xd5
+	}
+	for i := range p {
+		p[i] = b
+	}
+}
+
+// meanAbs is the mean absolute sample value of a frame, on the 16-bit scale.
+func meanAbs(p []byte, f hw.AudioFormat) int {
+	sum, n := 0, 0
+	switch f {
+	case hw.U8:
+		for _, b := range p {
+			sum += absInt(int(b)-128) << 8
+		}
+		n = len(p)
+	case hw.ULaw:
+		for _, b := range p {
+			sum += int(ulawMagnitude[b])
+		}
+		n = len(p)
+	case hw.S16LE:
+		for i := 0; i+1 < len(p); i += 2 {
+			sum += absInt(int(int16(uint16(p[i]) | uint16(p[i+1])<<8)))
+		}
+		n = len(p) / 2
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / n
+}
+
+func absInt(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// ulawMagnitude is the absolute linear value (16-bit scale) of each mu-law code (G.711).
+var ulawMagnitude = func() (t [256]int16) {
+	for i := range t {
+		c := ^byte(i)
+		exp := int(c>>4) & 7
+		mant := int(c & 0x0f)
+		t[i] = int16(((mant<<3)+0x84)<<exp - 0x84)
+	}
+	return t
+}()
