@@ -138,3 +138,23 @@ var ErrUnderrun = errors.New("audio underrun: device sent no frame in time")
 
 // ErrNoCall is returned when an operation needs a call and the line has none.
 var ErrNoCall = errors.New("no call on the line")
+
+// Dialer is a line that can place calls: the building block for forwarding a caller to a mobile
+// and for calling back. Lines that cannot dial (an analog line without a dial tone check, a
+// simulated line) simply do not implement it.
+type Dialer interface {
+	// Dial calls number (digits, with an optional leading '+', and '*' or '#'; at most 20) and
+	// returns once the callee answered, with the call's audio as Answer returns it; a Connected
+	// event follows. A dialled call then ends like an answered one (Hangup, Hangup event). When
+	// the callee is busy the error wraps ErrBusy; when the call is not answered, is rejected or
+	// cannot be put through, or the line's own time limit passes, it wraps ErrNoAnswer. When ctx
+	// ends first the call is abandoned and ctx's error returned. A failed dial sends no events.
+	Dial(ctx context.Context, number string) (Audio, error)
+}
+
+// ErrBusy is wrapped by Dial's error when the called number is busy.
+var ErrBusy = errors.New("the called number is busy")
+
+// ErrNoAnswer is wrapped by Dial's error when the called number did not answer in time, or the
+// network ended the call before it was answered (rejected, unreachable, no carrier).
+var ErrNoAnswer = errors.New("the called number did not answer")

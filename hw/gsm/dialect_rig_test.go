@@ -33,6 +33,7 @@ type lineKind struct {
 	// init is the init sequence without tone detection; tone is its tone-detection command.
 	init []string
 	tone string
+	fam  family
 	make func(at, audio io.ReadWriter, log *slog.Logger, tone bool) runnable
 }
 
@@ -46,9 +47,12 @@ var simcomKind = lineKind{
 		m.On("ATI", "Manufacturer: SIMCOM INCORPORATED", "Model: SIMCOM_SIM7600G-H",
 			"Revision: LE20B04SIM7600G22", "IMEI: 861234567890123", "+GCAP: +CGSM", "OK")
 		m.On("AT+CGMM", "SIMCOM_SIM7600G-H", "OK")
+		scriptServices(m, simcomFamily)
 	},
-	init: []string{"AT", "ATE0", "AT+CMEE=2", "ATI", "AT+CGMM", "AT+CLIP=1", "AT+CRC=1", "AT+CLCC=1"},
+	init: append([]string{"AT", "ATE0", "AT+CMEE=2", "ATI", "AT+CGMM", "AT+CLIP=1", "AT+CRC=1", "AT+CLCC=1"},
+		serviceSteps(simcomFamily)...),
 	tone: "AT+DDET=1",
+	fam:  simcomFamily,
 	make: func(at, audio io.ReadWriter, log *slog.Logger, tone bool) runnable {
 		return NewSIM7600("gsm1", at, audio, SIMComOptions{Logger: log, ToneDetect: tone})
 	},
@@ -65,9 +69,12 @@ var huaweiKind = lineKind{
 			"IMEI: 351234567890123", "+GCAP: +CGSM,+DS,+ES", "OK")
 		m.On("AT+CGMM", "E173", "OK")
 		m.On("AT^CVOICE?", "^CVOICE:0,8000,16,20", "OK")
+		scriptServices(m, huaweiFamily)
 	},
-	init: []string{"AT", "ATE0", "AT+CMEE=0", "ATI", "AT+CGMM", "AT^CVOICE?", "AT+CLIP=1"},
+	init: append([]string{"AT", "ATE0", "AT+CMEE=0", "ATI", "AT+CGMM", "AT^CVOICE?", "AT+CLIP=1"},
+		serviceSteps(huaweiFamily)...),
 	tone: "AT^DDTMFCFG=0,1",
+	fam:  huaweiFamily,
 	make: func(at, audio io.ReadWriter, log *slog.Logger, tone bool) runnable {
 		return NewHuawei("gsm1", at, audio, HuaweiOptions{Logger: log, ToneDetect: tone})
 	},

@@ -23,6 +23,17 @@ type HuaweiOptions struct {
 	// ToneDetect sends AT^DDTMFCFG=0,1 and reports the modem's ^DDTMF digits as hw.Digit
 	// events. Without it, digits are left to in-band detection.
 	ToneDetect bool
+	// PIN is the SIM's PIN, sent once when the SIM asks for it; never logged. A PIN the SIM
+	// refuses is not sent again.
+	PIN string
+	// SMSStatusReports asks the network for a delivery report of every SMS sent.
+	SMSStatusReports bool
+}
+
+// LogValue logs the options without the PIN.
+func (o HuaweiOptions) LogValue() slog.Value {
+	return slog.GroupValue(slog.Bool("tone_detect", o.ToneDetect), slog.Any("pin", secret(o.PIN)),
+		slog.Bool("sms_status_reports", o.SMSStatusReports))
 }
 
 // Huawei is a line on a Huawei 3G dongle of the E1550/E173/E169/K3765 kind with voice-enabled
@@ -45,7 +56,7 @@ var _ hw.Line = (*Huawei)(nil)
 // (DIAG) port is audio. Nothing happens until Run.
 func NewHuawei(id string, at, audio io.ReadWriter, opts HuaweiOptions) *Huawei {
 	h := &Huawei{opts: opts}
-	h.l = newLine(id, at, audio, opts.Logger, h)
+	h.l = newLine(id, at, audio, opts.Logger, h, huaweiFamily, opts.PIN, opts.SMSStatusReports)
 	return h
 }
 
@@ -80,7 +91,7 @@ var huaweiURCs = []string{
 	"^CONN:", "^CEND:", "^ORIG:", "^CONF:", "^DDTMF:",
 	"^RSSI:", "^HCSQ:", "^BOOT:", "^MODE:", "^SRVST:", "^SIMST:", "^CSNR:", "^DSFLOWRPT:",
 	"^RFSWITCH:", "^STIN:", "^SMMEMFULL:", "^NDISSTAT:",
-	"+CMTI:", "+CMT:", "+CDS:", "+CBM:", "+CUSD:", "+CREG:", "+CGREG:", "+CPIN:",
+	"+CMTI:", "+CMT:", "+CDS:", "+CDSI:", "+CEREG:", "+CBM:", "+CUSD:", "+CREG:", "+CGREG:", "+CPIN:",
 }
 
 func (h *Huawei) isURC(text string) bool {
@@ -141,6 +152,13 @@ func (h *Huawei) urc(r *lineRunner, text string) bool {
 		}
 	case strings.HasPrefix(text, "^CEND:"):
 		idx, ok := huaweiIndex(text, "^CEND:")
+		if ok && parseCENDCause(text) == causeUserBusy {
+			l.mu.Lock()
+			if l.call.outgoing && l.call.phase == dialing {
+				l.svc.dialReport(dialOutcome{err: fmt.Errorf("%w (^CEND cause 17)", hw.ErrBusy)})
+			}
+			l.mu.Unlock()
+		}
 		if !ok {
 			// Noise, most likely; a real end also shows as NO CARRIER or a silent ring.
 			l.log.Warn("unreadable ^CEND ignored", "urc", text)
@@ -160,8 +178,17 @@ func (h *Huawei) urc(r *lineRunner, text string) bool {
 		r.onDigit(d)
 	case strings.HasPrefix(text, "+CCWA:"):
 		l.log.Info("waiting call ignored", "urc", text)
+	case strings.HasPrefix(text, "^ORIG:"), strings.HasPrefix(text, "^CONF:"):
+		if idx, ok := huaweiIndex(text, text[:6]); ok {
+			l.mu.Lock()
+			if l.call.outgoing && l.call.phase == dialing && l.call.idx == 0 {
+				l.call.idx = idx
+			}
+			l.mu.Unlock()
+		}
+		l.log.Debug("dial progress", "urc", text)
 	case strings.HasPrefix(text, "^"):
-		l.log.Debug("URC ignored", "urc", text) // ^RSSI, ^BOOT, ^MODE, ^ORIG, ^CONF, ...
+		l.log.Debug("URC ignored", "urc", text) // ^BOOT, ^MODE, ...
 	default:
 		return false
 	}

@@ -55,6 +55,7 @@ type line struct {
 	audioPort io.ReadWriter
 	log       *slog.Logger
 	ch        *modem.Channel
+	svc       *services
 	d         dialect
 	events    chan hw.Event
 	wake      chan struct{} // capacity 1: the event queue grew
@@ -71,7 +72,7 @@ type line struct {
 	run        *lineRunner   // set while Run runs
 }
 
-func newLine(id string, at, audio io.ReadWriter, logger *slog.Logger, d dialect) *line {
+func newLine(id string, at, audio io.ReadWriter, logger *slog.Logger, d dialect, fam family, pin string, reports bool) *line {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -85,6 +86,7 @@ func newLine(id string, at, audio io.ReadWriter, logger *slog.Logger, d dialect)
 		wake:      make(chan struct{}, 1),
 	}
 	l.ch = modem.New(at, modem.Options{Logger: log, IsURC: d.isURC, DefaultTimeout: atTimeout})
+	l.svc = newServices(id, l.ch, log, fam, pin, reports, l.emit)
 	return l
 }
 
@@ -159,12 +161,16 @@ func (l *line) runLine(ctx context.Context) error {
 	l.run = r
 	l.mu.Unlock()
 	r.wg.Go(r.initLoop)
+	r.wg.Go(func() { l.svc.poll(work) })
+	r.wg.Go(func() { l.svc.smsWorker(work) })
 	err := r.loop()
 	stopWork()
 
 	lost := err != nil
 	if !lost {
 		l.hangupAtShutdown()
+	} else {
+		l.svc.lost()
 	}
 	l.mu.Lock()
 	l.stopping = true
@@ -301,8 +307,9 @@ func (r *lineRunner) loop() error {
 				l.mu.Lock()
 				l.noVoice = res.state == StateNoVoice
 				l.mu.Unlock()
-				l.log.Info("modem initialised", "state", res.state)
-				l.emit(hw.Event{Kind: hw.State, State: res.state})
+				state := l.svc.announce(res.state == StateNoVoice)
+				l.log.Info("modem initialised", "state", state)
+				l.emit(hw.Event{Kind: hw.State, State: state})
 				continue
 			}
 			if r.ctx.Err() != nil || errors.Is(res.err, modem.ErrClosed) {
@@ -318,7 +325,7 @@ func (r *lineRunner) loop() error {
 // handleURC applies one unsolicited line to the call state.
 func (r *lineRunner) handleURC(text string) {
 	l := r.l
-	if l.d.urc(r, text) {
+	if l.svc.urc(text) || l.d.urc(r, text) {
 		return
 	}
 	switch {
@@ -431,12 +438,16 @@ func (r *lineRunner) askDone(res askResult) {
 		c.idx = res.call.idx
 	}
 	if c.ringPending {
-		if res.found && !c.numberKnown {
+		if res.found && !c.numberKnown && res.call.number != "" {
 			c.number, c.numberKnown = res.call.number, true
 		}
-		c.ringPending = false
-		r.ringWait.Stop()
-		l.emitLocked(hw.Event{Kind: hw.Ring, Rings: c.rings, Number: c.number})
+		// Without a number the ring goes on waiting: the +CLIP that came with the RING may be
+		// handled only now, and the ring timer reports the ring in any case.
+		if c.numberKnown {
+			c.ringPending = false
+			r.ringWait.Stop()
+			l.emitLocked(hw.Event{Kind: hw.Ring, Rings: c.rings, Number: c.number})
+		}
 	} else if res.found {
 		r.learnNumberLocked(res.call.number)
 	}
@@ -486,7 +497,8 @@ func (r *lineRunner) onCallInfo(cc callInfo) {
 	defer l.mu.Unlock()
 	c := &l.call
 	if cc.dir != dirIncoming {
-		return // the line does not place calls
+		l.outgoingLocked(cc)
+		return
 	}
 	ours := c.idx == 0 || c.idx == cc.idx
 	switch cc.stat {
@@ -532,6 +544,9 @@ func (r *lineRunner) onConnected(idx int) {
 	defer l.mu.Unlock()
 	if l.call.phase != idle && l.call.idx == 0 {
 		l.call.idx = idx
+	}
+	if l.call.outgoing && l.call.phase == dialing && (idx == 0 || l.call.idx == idx) {
+		l.svc.dialReport(dialOutcome{connected: true})
 	}
 }
 
@@ -643,7 +658,13 @@ func (l *line) remoteCauseLocked() string {
 }
 
 // endCallLocked ends the call: audio stops, one Hangup event. l.mu is held; phase is not idle.
+// A dialled call that was never answered ends without an event: Dial reports it.
 func (l *line) endCallLocked(cause string) {
+	if l.call.outgoing && l.call.phase == dialing {
+		l.call = callState{gen: l.call.gen}
+		l.svc.dialReport(dialOutcome{soft: true, err: fmt.Errorf("%w (released before the answer)", hw.ErrNoAnswer)})
+		return
+	}
 	if c := &l.call; c.ringPending {
 		// A ring still waiting for its number is reported before the end.
 		l.emitLocked(hw.Event{Kind: hw.Ring, Rings: c.rings, Number: c.number})
@@ -709,7 +730,11 @@ func (l *line) initModem(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("modem does not answer AT: %w", err)
 	}
-	return l.d.setup(ctx, l)
+	state, err := l.d.setup(ctx, l)
+	if err != nil {
+		return "", err
+	}
+	return state, l.svc.setup(ctx)
 }
 
 // runSteps sends init commands in order. A refused command is logged and skipped; seen, when
@@ -722,6 +747,9 @@ func (l *line) runSteps(ctx context.Context, steps []string, seen func(cmd strin
 		}
 		if seen != nil {
 			seen(cmd, resp, err)
+		}
+		if err == nil {
+			l.svc.noteReply(cmd, resp)
 		}
 		if err != nil {
 			l.log.Warn("init command refused, going on without it", "cmd", cmd, "err", err)

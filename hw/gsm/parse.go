@@ -210,7 +210,7 @@ func parseToneDet(line string) (byte, bool) {
 // urcPrefixes are the unsolicited result codes an EC2x may send on its AT port.
 var urcPrefixes = []string{
 	"+CLIP:", "+CRING:", "+QIND:", "+QTONEDET:", "+CLCC:", "^DSCI:",
-	"+CMTI:", "+CMT:", "+CDS:", "+CBM:", "+CUSD:",
+	"+CMTI:", "+CMT:", "+CDS:", "+CDSI:", "+CBM:", "+CUSD:", "+CSQ:",
 	"+CREG:", "+CEREG:", "+CGREG:", "+CGEV:", "+QUSIM:", "+CPIN:", "+CFUN:", "+QSTK",
 	"RDY", "POWERED DOWN", "+QNETDEVSTATUS:",
 }

@@ -13,6 +13,34 @@
 // Ports are plain io.ReadWriters. When they also have SetReadDeadline (hw/modem.Port, net.Conn),
 // the line can stop its readers at hang-up and shutdown without closing them; otherwise close the
 // ports to stop Run.
+//
+// # SIM, network and signal
+//
+// After its own init every line asks AT+CGMR, AT+CGSN and AT+CPIN? (entering the PIN of its
+// options once when the SIM asks: a refused PIN is never sent again, as three wrong tries lock
+// the SIM; the PIN never reaches a log), switches on registration reports (AT+CREG=2, and
+// AT+CEREG=2 on LTE modems), asks for the long operator name (AT+COPS=3,0; AT+COPS?) and the
+// signal (the family's signal reports, and AT+CSQ every 30 s). Status returns what is known;
+// the first State event after init and every change after it say in plain words where the line
+// stands: "ready", "no SIM", "SIM PIN needed", "not registered", "searching", "down" (and
+// StateNoVoice on a Huawei dongle without voice firmware).
+//
+// # SMS and USSD
+//
+// Messages are received in PDU mode and stored on the SIM (AT+CNMI=2,1,0,2,0): a +CMTI
+// notice makes the line read the slot (AT+CMGR), decode it and join the parts of a long message
+// (hw/sms), and hand the whole text to the consumer on SMS. The message is deleted (AT+CMGD)
+// only when the consumer acknowledges it (IncomingSMS.Ack), after it stored it; what waits on
+// the SIM at start (AT+CMGL=4) goes the same way. A PDU that cannot be decoded is logged and
+// left on the SIM. SendSMS splits a text into parts and sends each with AT+CMGS and the data
+// prompt; USSD asks the network (AT+CUSD) and decodes the reply.
+//
+// # Outgoing calls
+//
+// Dial (hw.Dialer) places a call with ATD<number>; and follows the family's call-state reports
+// until the callee answers, is busy (hw.ErrBusy), does not answer or the call fails
+// (hw.ErrNoAnswer), or 60 s pass. An answered call is then like an answered incoming one: audio,
+// SendDigits (DTMF), Hangup, a Hangup event when the callee hangs up.
 package gsm
 
 import (
@@ -65,6 +93,17 @@ type QuectelOptions struct {
 	// ToneDetect sends AT+QTONEDET=1 and reports the modem's +QTONEDET digits as hw.Digit
 	// events. Without it, digits are left to in-band detection.
 	ToneDetect bool
+	// PIN is the SIM's PIN, sent once when the SIM asks for it; never logged. A PIN the SIM
+	// refuses is not sent again.
+	PIN string
+	// SMSStatusReports asks the network for a delivery report of every SMS sent.
+	SMSStatusReports bool
+}
+
+// LogValue logs the options without the PIN.
+func (o QuectelOptions) LogValue() slog.Value {
+	return slog.GroupValue(slog.Bool("tone_detect", o.ToneDetect), slog.Any("pin", secret(o.PIN)),
+		slog.Bool("sms_status_reports", o.SMSStatusReports))
 }
 
 type phase int
@@ -74,6 +113,7 @@ const (
 	ringing         // RING or ccinfo "incoming" seen, not answered
 	answering       // ATA sent
 	active          // answered, audio flows
+	dialing         // ATD sent, the callee not answered yet
 )
 
 // callState is the line's one call. Guarded by Quectel.mu.
@@ -87,6 +127,7 @@ type callState struct {
 	idx         int // modem's call index, 0 = not known yet
 	localHangup bool
 	lastRing    time.Time
+	outgoing    bool // placed by Dial
 }
 
 // Quectel is a line on a Quectel EC2x/EG25/EG9x in serial-PCM mode.
@@ -96,6 +137,7 @@ type Quectel struct {
 	opts      QuectelOptions
 	log       *slog.Logger
 	ch        *modem.Channel
+	svc       *services
 	events    chan hw.Event
 	wake      chan struct{} // capacity 1: the event queue grew
 
@@ -127,6 +169,7 @@ func NewQuectel(id string, at io.ReadWriter, audio io.ReadWriter, opts QuectelOp
 		wake:      make(chan struct{}, 1),
 	}
 	q.ch = modem.New(at, modem.Options{Logger: log, IsURC: isURC, DefaultTimeout: atTimeout})
+	q.svc = newServices(id, q.ch, log, quectelFamily, opts.PIN, opts.SMSStatusReports, q.emit)
 	return q
 }
 
@@ -197,12 +240,16 @@ func (q *Quectel) Run(ctx context.Context) error {
 		watch:    newStoppedTimer(),
 	}
 	r.wg.Go(r.initLoop)
+	r.wg.Go(func() { q.svc.poll(work) })
+	r.wg.Go(func() { q.svc.smsWorker(work) })
 	err := r.loop()
 	stopWork()
 
 	lost := err != nil
 	if !lost {
 		q.hangupAtShutdown()
+	} else {
+		q.svc.lost()
 	}
 	chCancel()
 	r.wg.Wait()
@@ -334,8 +381,9 @@ func (r *runner) loop() error {
 			r.clccDone(res)
 		case err := <-r.initRes:
 			if err == nil {
-				q.log.Info("modem ready")
-				q.emit(hw.Event{Kind: hw.State, State: "ready"})
+				state := q.svc.announce(false)
+				q.log.Info("modem initialised", "state", state)
+				q.emit(hw.Event{Kind: hw.State, State: state})
 				continue
 			}
 			if r.ctx.Err() != nil || errors.Is(err, modem.ErrClosed) {
@@ -351,6 +399,9 @@ func (r *runner) loop() error {
 // handleURC applies one unsolicited line to the call state.
 func (r *runner) handleURC(line string) {
 	q := r.q
+	if q.svc.urc(line) {
+		return
+	}
 	switch {
 	case line == "RING" || strings.HasPrefix(line, "+CRING:"):
 		r.onRing()
@@ -461,7 +512,8 @@ func (r *runner) onCallInfo(cc callInfo) {
 	defer q.mu.Unlock()
 	c := &q.call
 	if cc.dir != dirIncoming {
-		return // the line does not place calls
+		q.outgoingLocked(cc)
+		return
 	}
 	ours := c.idx == 0 || c.idx == cc.idx
 	switch cc.stat {
@@ -595,7 +647,13 @@ func (q *Quectel) remoteCauseLocked() string {
 }
 
 // endCallLocked ends the call: audio stops, one Hangup event. q.mu is held; phase is not idle.
+// A dialled call that was never answered ends without an event: Dial reports it.
 func (q *Quectel) endCallLocked(cause string) {
+	if q.call.outgoing && q.call.phase == dialing {
+		q.call = callState{gen: q.call.gen}
+		q.svc.dialReport(dialOutcome{soft: true, err: fmt.Errorf("%w (released before the answer)", hw.ErrNoAnswer)})
+		return
+	}
 	if c := &q.call; c.ringPending {
 		// A ring still waiting for its +CLIP is reported before the end.
 		q.emitLocked(hw.Event{Kind: hw.Ring, Rings: c.rings, Number: c.number})
@@ -676,6 +734,7 @@ func (q *Quectel) initModem(ctx context.Context) error {
 			q.log.Warn("init command refused, going on without it", "cmd", cmd, "err", err)
 			continue
 		}
+		q.svc.noteReply(cmd, resp)
 		switch cmd {
 		case "ATI":
 			q.log.Info("modem identity", "ati", strings.Join(resp.Lines, " / "))
@@ -683,7 +742,7 @@ func (q *Quectel) initModem(ctx context.Context) error {
 			q.log.Info("modem model", "model", strings.Join(resp.Lines, " "))
 		}
 	}
-	return nil
+	return q.svc.setup(ctx)
 }
 
 // Answer takes the ringing call: ATA (5 s), fresh audio port, a Connected event. The returned

@@ -20,7 +20,8 @@ import (
 func TestInitSequence(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, QuectelOptions{ToneDetect: true}, nil)
-		want := slices.Insert(slices.Clone(initCommands), len(initCommands)-1, "AT+QTONEDET=1")
+		at := slices.Index(initCommands, "AT+QPCMV=1,0")
+		want := slices.Insert(slices.Clone(initCommands), at, "AT+QTONEDET=1")
 		if got := r.m.Commands(); !slices.Equal(got, want) {
 			t.Errorf("init commands\n got  %q\n want %q", got, want)
 		}

@@ -15,10 +15,10 @@ import (
 )
 
 // initCommands is the init sequence without AT+QTONEDET=1.
-var initCommands = []string{
+var initCommands = append([]string{
 	"AT", "ATE0", "AT+CMEE=2", "ATI", "AT+CGMM", "AT+CLIP=1", "AT+CRC=0",
 	`AT+QINDCFG="ccinfo",1,0`, `AT+QGPSCFG="outport","none"`, "AT+QPCMV=1,0",
-}
+}, serviceSteps(quectelFamily)...)
 
 // rig is a Quectel line on a scripted fake EC25, with the fake's end of the audio port. Build it
 // inside a synctest bubble.
@@ -37,6 +37,12 @@ type rig struct {
 // the "ready" State event.
 func newRig(t *testing.T, opts QuectelOptions, script func(m *modemtest.Modem)) *rig {
 	t.Helper()
+	return newRigState(t, opts, "ready", script)
+}
+
+// newRigState is newRig for a line whose first State event is want.
+func newRigState(t *testing.T, opts QuectelOptions, want string, script func(m *modemtest.Modem)) *rig {
+	t.Helper()
 	m := modemtest.New(t)
 	m.On("AT", "OK")
 	m.On("ATE0", "OK")
@@ -50,6 +56,7 @@ func newRig(t *testing.T, opts QuectelOptions, script func(m *modemtest.Modem)) 
 	m.On("AT+QTONEDET=1", "OK")
 	m.On("AT+QPCMV=1,0", "OK")
 	m.On("AT+CHUP", "OK")
+	scriptServices(m, quectelFamily)
 	if script != nil {
 		script(m)
 	}
@@ -78,8 +85,8 @@ func newRig(t *testing.T, opts QuectelOptions, script func(m *modemtest.Modem)) 
 		devAudio.Close()
 		hostAudio.Close()
 	})
-	if ev := r.next(); ev.Kind != hw.State || ev.State != "ready" {
-		t.Fatalf("first event = %+v, want State ready", ev)
+	if ev := r.next(); ev.Kind != hw.State || ev.State != want {
+		t.Fatalf("first event = %+v, want State %q", ev, want)
 	}
 	return r
 }

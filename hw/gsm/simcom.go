@@ -29,6 +29,17 @@ type SIMComOptions struct {
 	// ToneDetect sends AT+DDET=1 and reports the modem's +RXDTMF digits as hw.Digit events.
 	// Without it, digits are left to in-band detection.
 	ToneDetect bool
+	// PIN is the SIM's PIN, sent once when the SIM asks for it; never logged. A PIN the SIM
+	// refuses is not sent again.
+	PIN string
+	// SMSStatusReports asks the network for a delivery report of every SMS sent.
+	SMSStatusReports bool
+}
+
+// LogValue logs the options without the PIN.
+func (o SIMComOptions) LogValue() slog.Value {
+	return slog.GroupValue(slog.Bool("tone_detect", o.ToneDetect), slog.Any("pin", secret(o.PIN)),
+		slog.Bool("sms_status_reports", o.SMSStatusReports))
 }
 
 // SIM7600 is a line on a SIMCom SIM7500/SIM7600 with call audio on its USB audio port
@@ -53,7 +64,7 @@ var _ hw.Line = (*SIM7600)(nil)
 // audio. Nothing happens until Run.
 func NewSIM7600(id string, at, audio io.ReadWriter, opts SIMComOptions) *SIM7600 {
 	s := &SIM7600{opts: opts}
-	s.l = newLine(id, at, audio, opts.Logger, s)
+	s.l = newLine(id, at, audio, opts.Logger, s, simcomFamily, opts.PIN, opts.SMSStatusReports)
 	return s
 }
 
@@ -85,7 +96,7 @@ func (s *SIM7600) Hangup(ctx context.Context) error { return s.l.hangup(ctx) }
 // simcomURCs are the unsolicited result codes a SIM7600 may send on its AT port.
 var simcomURCs = []string{
 	"+CLIP:", "+CRING:", "+CLCC:", "+CCWA:", "+RXDTMF:", "VOICE CALL:", "MISSED_CALL:",
-	"+CMTI:", "+CMT:", "+CDS:", "+CBM:", "+CUSD:", "+CSQ:", "+CNSMOD:", "+CTZV:", "*PSUTTZ", "DST:",
+	"+CMTI:", "+CMT:", "+CDS:", "+CDSI:", "+CBM:", "+CUSD:", "+CSQ:", "+CNSMOD:", "+CTZV:", "*PSUTTZ", "DST:",
 	"+CREG:", "+CEREG:", "+CGREG:", "+CGEV:", "+CPIN:", "+CFUN:", "+STIN:",
 	"RDY", "SMS DONE", "PB DONE", "POWERED DOWN",
 }
@@ -123,6 +134,12 @@ func (s *SIM7600) urc(r *lineRunner, text string) bool {
 	switch {
 	case strings.HasPrefix(text, "VOICE CALL: END"):
 		r.onRemoteEnd()
+	case strings.HasPrefix(text, "VOICE CALL: BEGIN"):
+		l.mu.Lock()
+		if l.call.outgoing && l.call.phase == dialing {
+			l.svc.dialReport(dialOutcome{connected: true})
+		}
+		l.mu.Unlock()
 	case strings.HasPrefix(text, "VOICE CALL:"):
 		l.log.Debug("voice call report", "urc", text)
 	case strings.HasPrefix(text, "MISSED_CALL:"):
