@@ -114,16 +114,32 @@ func secureRequest(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// startSession logs name in: a new session with a new token, whatever the browser had before.
+// A session the request still carried is ended, so a token planted in the browser beforehand
+// is never the one that becomes logged in (session fixation).
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, name string) error {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.store.DeleteSession(r.Context(), c.Value); err != nil {
+			return fmt.Errorf("end the previous session: %w", err)
+		}
+	}
 	token, err := s.store.CreateSession(r.Context(), name, sessionTTL)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
+	setSessionCookie(w, r, token)
+	return nil
+}
+
+// setSessionCookie hands the browser its session token. The cookie lasts as long as a session
+// can (the store ends it sooner when unused), is never readable by scripts, is sent only on
+// requests from the box's own pages, and only over HTTPS when the box is reached over HTTPS
+// (or on loopback, which browsers treat as secure).
+func setSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: token, Path: "/", MaxAge: int(sessionTTL / time.Second),
+		Name: sessionCookie, Value: token, Path: "/", MaxAge: int(store.MaxSessionAge / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secureRequest(r),
 	})
-	return nil
 }
 
 func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
@@ -333,15 +349,27 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkPassword runs the store's deliberately slow password check, at most
-// maxPasswordChecks at a time, so a burst of logins cannot take all the box's CPU.
+// maxPasswordChecks at a time, so a burst of logins cannot take all the box's CPU and memory.
 func (s *Server) checkPassword(ctx context.Context, name, password string) (store.User, error) {
+	var u store.User
+	err := s.withPasswordSlot(ctx, func() error {
+		var err error
+		u, err = s.store.CheckPassword(ctx, name, password)
+		return err
+	})
+	return u, err
+}
+
+// withPasswordSlot runs fn, which hashes passwords, when one of the maxPasswordChecks slots
+// is free.
+func (s *Server) withPasswordSlot(ctx context.Context, fn func() error) error {
 	select {
 	case s.pwChecks <- struct{}{}:
 		defer func() { <-s.pwChecks }()
 	case <-ctx.Done():
-		return store.User{}, ctx.Err()
+		return ctx.Err()
 	}
-	return s.store.CheckPassword(ctx, name, password)
+	return fn()
 }
 
 // audit writes to the audit log; a failure is logged, not shown to the user.

@@ -388,6 +388,8 @@ func TestSessionRequired(t *testing.T) {
 		{"GET", "/voicemail", false},
 		{"GET", vmPath + "/audio", false},
 		{"POST", vmPath + "/handled", false},
+		{"GET", "/password", false},
+		{"POST", "/password", false},
 		{"GET", "/api/calls", true},
 		{"GET", "/api/voicemail", true},
 	}

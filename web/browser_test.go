@@ -20,7 +20,8 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowser walks the owner's first visit in a real headless Chromium: claim the box with
-// the setup code, read the call log, play a voicemail, mark it handled, log out and in again.
+// the setup code, read the call log, play a voicemail, mark it handled, log out and in again,
+// change the password.
 // It also checks the pages fit a 360 px phone screen and keeps a screenshot of one.
 func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
@@ -246,4 +247,23 @@ func TestBrowser(t *testing.T) {
 	}
 	fits("/calls in " + other)
 	keepShot("calls-360-" + other + ".png")
+
+	// Change the password: this browser stays logged in, with a new session.
+	const newPassword = "another long password"
+	step("password form", chromedp.Click(chromedp.CSS("#password-link")), chromedp.WaitVisible(chromedp.CSS("#current")))
+	fits("/password")
+	step("change password",
+		chromedp.SendKeys(chromedp.CSS("#current"), testPassword),
+		chromedp.SendKeys(chromedp.CSS("#password"), newPassword),
+		chromedp.SendKeys(chromedp.CSS("#password2"), newPassword),
+		chromedp.Click(chromedp.CSS("#password-submit")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+	)
+	if got := text(".notice"); got != messages[other]["pw_changed"] {
+		t.Errorf("notice %q, want %q", got, messages[other]["pw_changed"])
+	}
+	step("calls after the change", chromedp.Click(chromedp.CSS(`nav.tabs a[href="/calls"]`)), chromedp.WaitVisible(chromedp.CSS("#calls")))
+	if _, err := f.st.CheckPassword(context.Background(), "owner", newPassword); err != nil {
+		t.Errorf("new password not stored: %v", err)
+	}
 }

@@ -10,7 +10,16 @@
 // Pages speak Russian by default and English on request (a cookie set by the language switch,
 // else the browser's Accept-Language). Every state change is a POST guarded twice: by
 // [http.CrossOriginProtection] for the whole handler and, for logged-in forms, by a per-session
-// token. Login and setup-code attempts are rate limited per client address and per account.
+// token. Login and setup-code attempts, and wrong current passwords on the password page, are
+// rate limited per client address and per account.
+//
+// A login gets a new session token (the one the browser brought is ended), which lasts
+// sessionTTL unused and at most store.MaxSessionAge; logging out ends it. A user changes their
+// own password on /password; that ends every other session of theirs and gives this browser a
+// new token. The http.Server that serves the admin should use the timeouts exported here
+// ([ReadHeaderTimeout] and the others); every request body is read through
+// [http.MaxBytesReader]. docs/SECURITY.md lists what the admin promises and the tests that
+// hold it to that.
 //
 // The package reads and changes the hotline only through hotline/daemon and its store.
 package web

@@ -438,6 +438,7 @@ func TestCrossOriginRefused(t *testing.T) {
 		{"/setup", url.Values{"code": {"1234-5678"}, "password": {testPassword}, "password2": {testPassword}}, ""},
 		{"/logout", url.Values{"csrf": {csrf}}, ""},
 		{fmt.Sprintf("/voicemail/%d/handled", vm), url.Values{"handled": {"1"}, "csrf": {csrf}}, ""},
+		{"/password", url.Values{"csrf": {csrf}, "current": {testPassword}, "password": {"cross-site password"}, "password2": {"cross-site password"}}, ""},
 		{"/api/sim/call", nil, `{"from":"+79160000000"}`},
 	}
 	for _, tt := range tests {
@@ -469,6 +470,9 @@ func TestCrossOriginRefused(t *testing.T) {
 	}
 	if len(sim.calls) != 0 {
 		t.Errorf("cross-site request placed a test call")
+	}
+	if _, err := f.st.CheckPassword(context.Background(), "owner", testPassword); err != nil {
+		t.Errorf("cross-site request changed the password: %v", err)
 	}
 }
 

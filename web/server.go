@@ -24,8 +24,9 @@ const (
 // maxPasswordChecks is how many logins may hash a password at the same time.
 const maxPasswordChecks = 2
 
-// sessionTTL is how long a login lasts.
-const sessionTTL = 14 * 24 * time.Hour
+// sessionTTL is how long a login lasts unused; each use extends it (see store.Session), up to
+// store.MaxSessionAge after the login.
+const sessionTTL = 7 * 24 * time.Hour
 
 // SimCaller places a test call into a simulated line; daemon's simulated lines implement it.
 type SimCaller interface {
@@ -96,6 +97,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /login", s.handleLoginForm)
 	mux.HandleFunc("POST /login", s.handleLogin)
 	mux.HandleFunc("POST /logout", s.handleLogout)
+	mux.HandleFunc("GET /password", s.page(s.handlePasswordForm))
+	mux.HandleFunc("POST /password", s.page(s.handlePassword))
 
 	mux.HandleFunc("GET /calls", s.page(s.handleCalls))
 	mux.HandleFunc("GET /voicemail", s.page(s.handleVoicemail))

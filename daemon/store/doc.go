@@ -28,6 +28,15 @@
 // directory closes the calls left in progress with outcome "failed" and marks unfinished
 // voicemail complete, with the duration measured from its WAV file.
 //
+// # Passwords and sessions
+//
+// Passwords are stored as argon2id hashes in the PHC string format (see ArgonMemoryKiB for the
+// cost and why); hashes of older versions (PBKDF2) still work and are replaced at the next
+// successful login. Checking an unknown user's password costs the same work as a known one's.
+// A session is kept as the SHA-256 of its token; it lives its lifetime from its last use
+// (extended at most once per RenewEvery) and never longer than MaxSessionAge. Setting or
+// changing a password ends the user's other sessions.
+//
 // # Times
 //
 // Times are stored as Unix milliseconds and returned in UTC; a zero time.Time stands for

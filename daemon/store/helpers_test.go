@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// testIterations keeps password hashing fast in tests; production uses DefaultIterations.
-const testIterations = 1000
+// testArgon keeps password hashing fast in tests; production uses defaultArgon.
+var testArgon = argonParams{memory: 64, time: 1, threads: 1}
 
 // fakeClock is a settable clock for sessions, audit and backups.
 type fakeClock struct {
@@ -36,7 +36,7 @@ func (c *fakeClock) Add(d time.Duration) {
 
 func testOptions(clock *fakeClock) options {
 	o := defaultOptions()
-	o.iterations = testIterations
+	o.argon = testArgon
 	o.now = clock.Now
 	o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	return o

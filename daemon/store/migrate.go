@@ -92,6 +92,10 @@ CREATE TABLE audit (
 	detail TEXT    NOT NULL
 );
 `},
+	{Name: "sliding session lifetime", SQL: `
+ALTER TABLE sessions ADD COLUMN ttl_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE sessions SET ttl_ms = max(expires_at - created_at, 0);
+`},
 }
 
 // SchemaVersion is the user_version of a database after Open.

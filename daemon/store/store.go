@@ -44,8 +44,6 @@ const (
 )
 
 const (
-	// DefaultIterations is the PBKDF2-SHA256 iteration count for new password hashes.
-	DefaultIterations = 600_000
 	// KeepBackups is how many backups Open and Backup keep in DIR/backups.
 	KeepBackups = 5
 	busyTimeout = 10 * time.Second
@@ -74,7 +72,7 @@ type Store struct {
 
 // options are the knobs tests turn; Open uses the defaults.
 type options struct {
-	iterations  int              // PBKDF2 iterations for new hashes
+	argon       argonParams      // cost of new password hashes
 	now         func() time.Time // clock for sessions, audit, backups
 	keepBackups int
 	migrations  []migration
@@ -83,7 +81,7 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		iterations:  DefaultIterations,
+		argon:       defaultArgon(),
 		now:         time.Now,
 		keepBackups: KeepBackups,
 		migrations:  migrations,

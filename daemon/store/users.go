@@ -2,16 +2,9 @@ package store
 
 import (
 	"context"
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -32,9 +25,6 @@ const (
 	MaxPasswordBytes = 1024
 
 	maxNameRunes = 64
-	saltLen      = 16
-	keyLen       = 32
-	hashScheme   = "pbkdf2-sha256"
 )
 
 // User is an account of the web admin.
@@ -51,9 +41,11 @@ func ValidUserName(name string) bool {
 
 func validRole(role string) bool { return role == RoleOwner || role == RoleOperator }
 
-// SetPassword creates the user or updates its password and role. Passwords shorter than
-// MinPasswordLen characters are ErrWeakPassword. Setting an owner's password also removes any
-// setup code, since the box then has its owner (this is how `hotline passwd` claims it).
+// SetPassword creates the user or updates its password and role, and ends every session of
+// the user, so that whoever was logged in with the old password is logged out. Passwords
+// shorter than MinPasswordLen characters are ErrWeakPassword. Setting an owner's password also
+// removes any setup code, since the box then has its owner (this is how `hotline passwd`
+// claims it). The caller writes the audit log entry (it knows who asked and from where).
 func (s *Store) SetPassword(ctx context.Context, name, password, role string) error {
 	if !ValidUserName(name) {
 		return fmt.Errorf("store: set password: invalid user name %q", name)
@@ -76,6 +68,9 @@ func (s *Store) SetPassword(ctx context.Context, name, password, role string) er
 		if err := upsertUser(ctx, tx, name, role, hash, s.now()); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_name = ?`, name); err != nil {
+			return err
+		}
 		if role == RoleOwner {
 			_, err := tx.ExecContext(ctx, `DELETE FROM setup_code`)
 			return err
@@ -89,6 +84,72 @@ func (s *Store) SetPassword(ctx context.Context, name, password, role string) er
 		return s.removeSetupFile()
 	}
 	return nil
+}
+
+// ChangePassword is a logged-in user changing their own password: token is their session,
+// current the password they have now and next the new one. The new password replaces the old,
+// every session of the user ends (the one of token too), a new session is started in place of
+// token's (same lifetime, its age counted from now) and its token returned, and the audit log
+// records the change with note appended (say, the address it came from). A wrong current
+// password is ErrBadLogin, a weak new one ErrWeakPassword, and an unknown or expired session
+// ErrNotFound; all of them change nothing.
+func (s *Store) ChangePassword(ctx context.Context, token, current, next, note string) (string, error) {
+	sess, err := s.Session(ctx, token)
+	if err != nil {
+		return "", fmt.Errorf("store: change password: %w", err)
+	}
+	name := sess.User.Name
+	if err := checkStrength(next); err != nil {
+		return "", fmt.Errorf("store: change password for %q: %w", name, err)
+	}
+	var stored string
+	var ttl int64
+	err = s.db.QueryRowContext(ctx, `
+SELECT u.password, s.ttl_ms FROM users u JOIN sessions s ON s.user_name = u.name
+WHERE u.name = ? AND s.token_hash = ?`, name, tokenHash(token)).Scan(&stored, &ttl)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("store: change password for %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: change password for %q: %w", name, err)
+	}
+	if ok, _ := s.verifyPassword(stored, current); !ok {
+		return "", fmt.Errorf("store: change password for %q: %w", name, ErrBadLogin)
+	}
+	hash, err := s.hashPassword(next)
+	if err != nil {
+		return "", fmt.Errorf("store: change password for %q: %w", name, err)
+	}
+	newToken, csrf := randomToken(), randomToken()
+	now := s.now()
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// Only if nobody changed the password since it was checked above.
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password = ?, updated_at = ? WHERE name = ? AND password = ?`,
+			hash, now.UnixMilli(), name, stored)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return ErrBadLogin
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_name = ?`, name); err != nil {
+			return err
+		}
+		if err := insertSession(ctx, tx, newToken, csrf, name, now, time.Duration(ttl)*time.Millisecond); err != nil {
+			return err
+		}
+		detail := "changed by the user; all other sessions ended"
+		if note != "" {
+			detail += "; " + note
+		}
+		return audit(ctx, tx, now, name, "password changed", detail)
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: change password for %q: %w", name, err)
+	}
+	return newToken, nil
 }
 
 func checkStrength(password string) error {
@@ -111,8 +172,8 @@ ON CONFLICT (name) DO UPDATE SET role = excluded.role, password = excluded.passw
 }
 
 // CheckPassword returns the user if the password is right, and ErrBadLogin if the user is
-// unknown or the password wrong; both cases cost the same hashing work. A hash made with
-// fewer iterations than the current default is upgraded on success.
+// unknown or the password wrong; both cases cost the same hashing work. A hash that is not
+// argon2id with the current parameters (an older PBKDF2 one, say) is replaced on success.
 func (s *Store) CheckPassword(ctx context.Context, name, password string) (User, error) {
 	var u User
 	var stored string
@@ -127,12 +188,12 @@ func (s *Store) CheckPassword(ctx context.Context, name, password string) (User,
 	if err != nil {
 		return User{}, fmt.Errorf("store: check password for %q: %w", name, err)
 	}
-	ok, iterations := s.verifyPassword(stored, password)
+	ok, current := s.verifyPassword(stored, password)
 	if !ok {
 		return User{}, ErrBadLogin
 	}
 	u.CreatedAt = time.UnixMilli(created).UTC()
-	if iterations < s.opts.iterations {
+	if !current {
 		if err := s.rehash(ctx, name, stored, password); err != nil {
 			s.log.Warn("password hash upgrade failed", "user", name, "err", err)
 		}
@@ -140,6 +201,8 @@ func (s *Store) CheckPassword(ctx context.Context, name, password string) (User,
 	return u, nil
 }
 
+// rehash replaces the stored hash old of user name with a current one of password, unless the
+// password was changed meanwhile.
 func (s *Store) rehash(ctx context.Context, name, old, password string) error {
 	hash, err := s.hashPassword(password)
 	if err != nil {
@@ -148,49 +211,6 @@ func (s *Store) rehash(ctx context.Context, name, old, password string) error {
 	_, err = s.exec(ctx, `UPDATE users SET password = ? WHERE name = ? AND password = ?`,
 		hash, name, old)
 	return err
-}
-
-// hashPassword returns "pbkdf2-sha256$ITERATIONS$SALT$KEY" with a fresh random salt.
-func (s *Store) hashPassword(password string) (string, error) {
-	salt := make([]byte, saltLen)
-	rand.Read(salt) // never fails (crypto/rand since Go 1.24)
-	key, err := pbkdf2.Key(sha256.New, password, salt, s.opts.iterations, keyLen)
-	if err != nil {
-		return "", fmt.Errorf("hash password: %w", err)
-	}
-	b64 := base64.RawStdEncoding
-	return hashScheme + "$" + strconv.Itoa(s.opts.iterations) + "$" +
-		b64.EncodeToString(salt) + "$" + b64.EncodeToString(key), nil
-}
-
-// verifyPassword compares password with a stored hash in constant time and returns the
-// iteration count the hash was made with.
-func (s *Store) verifyPassword(stored, password string) (ok bool, iterations int) {
-	parts := strings.Split(stored, "$")
-	if len(parts) != 4 || parts[0] != hashScheme {
-		s.burnHash(password)
-		return false, 0
-	}
-	iterations, err := strconv.Atoi(parts[1])
-	b64 := base64.RawStdEncoding
-	salt, err1 := b64.DecodeString(parts[2])
-	want, err2 := b64.DecodeString(parts[3])
-	if err != nil || err1 != nil || err2 != nil || iterations < 1 || iterations > 100_000_000 || len(want) == 0 {
-		s.burnHash(password)
-		return false, 0
-	}
-	got, err := pbkdf2.Key(sha256.New, password, salt, iterations, len(want))
-	if err != nil {
-		return false, 0
-	}
-	return subtle.ConstantTimeCompare(got, want) == 1, iterations
-}
-
-// burnHash does the work of one password check, so that unknown users cost as much as known
-// ones.
-func (s *Store) burnHash(password string) {
-	var salt [saltLen]byte
-	pbkdf2.Key(sha256.New, password, salt[:], s.opts.iterations, keyLen)
 }
 
 // HasOwner reports whether an owner account exists.
