@@ -38,10 +38,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	data := fs.String("data", "./var", "data folder: database, voicemail, recordings, prompts")
 	listen := fs.String("listen", "127.0.0.1:8080", "address of the web admin")
 	sims := fs.Int("sim", 0, "number of simulated lines")
-	simKind := fs.String("sim-kind", "quectel", "what the simulated lines are: quectel (EC25), simcom (SIM7600) or huawei (E1550)")
+	simKind := fs.String("sim-kind", "quectel", "what the simulated lines are: quectel (EC25), simcom (SIM7600), huawei (E1550) or fxo (analog voice modem)")
 	debug := fs.Bool("debug", false, "log every AT line and more")
 	var modems modemFlags
-	fs.Var(&modems, "modem", "a modem's ports: PATH,audio=PATH[,kind=quectel|simcom|huawei] (repeatable)")
+	fs.Var(&modems, "modem", "a modem's ports: PATH,audio=PATH[,kind=quectel|simcom|huawei], or PATH,kind=fxo (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -85,10 +85,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: web.ReadHeaderTimeout,
+		ReadTimeout:       web.ReadTimeout,
+		WriteTimeout:      web.WriteTimeout,
+		IdleTimeout:       web.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	url := adminURL(ln.Addr())

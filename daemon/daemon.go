@@ -14,6 +14,7 @@ import (
 	"hotline/daemon/store"
 	"hotline/daemon/switchboard"
 	"hotline/hw"
+	"hotline/hw/fxo"
 	"hotline/hw/gsm"
 	"hotline/hw/modem"
 	"hotline/hw/sim"
@@ -29,7 +30,7 @@ type ModemSpec struct {
 }
 
 // Kinds of modem the daemon can drive.
-var modemKinds = []string{"quectel", "simcom", "huawei"}
+var modemKinds = []string{"quectel", "simcom", "huawei", "fxo"}
 
 // ParseModemSpec reads "PATH[,audio=PATH][,kind=KIND]".
 func ParseModemSpec(s string) (ModemSpec, error) {
@@ -59,7 +60,10 @@ func ParseModemSpec(s string) (ModemSpec, error) {
 	if !known {
 		return spec, fmt.Errorf("modem %q: unknown kind %q (known: %s)", s, spec.Kind, strings.Join(modemKinds, ", "))
 	}
-	if spec.Audio == "" {
+	switch {
+	case spec.Kind == "fxo" && spec.Audio != "":
+		return spec, fmt.Errorf("modem %q: an analog voice modem carries its audio on its one port: drop audio=", s)
+	case spec.Kind != "fxo" && spec.Audio == "":
 		return spec, fmt.Errorf("modem %q: the modem's audio port is missing: audio=PATH", s)
 	}
 	return spec, nil
@@ -69,7 +73,7 @@ func ParseModemSpec(s string) (ModemSpec, error) {
 type Config struct {
 	DataDir string
 	Sims    int         // simulated lines
-	SimKind string      // what the simulated lines are: "quectel" (EC25, default), "simcom" (SIM7600), "huawei"
+	SimKind string      // what the simulated lines are: "quectel" (EC25, default), "simcom" (SIM7600), "huawei", "fxo" (analog)
 	Modems  []ModemSpec // real modems
 	Logger  *slog.Logger
 	// SimToneReports makes simulated modems report digits themselves (+QTONEDET) besides the
@@ -122,6 +126,8 @@ func newSim(kind string, opts sim.Options) (simModem, error) {
 		return sim.NewSIM7600(opts)
 	case "huawei":
 		return sim.NewHuawei(opts)
+	case "fxo":
+		return sim.NewFXO(opts)
 	}
 	return nil, fmt.Errorf("unknown kind of simulated modem %q (known: %s)", kind, strings.Join(modemKinds, ", "))
 }
@@ -173,12 +179,17 @@ func (h *Hotline) addModem(id string, spec ModemSpec) error {
 	if err != nil {
 		return fmt.Errorf("line %s: %w", id, err)
 	}
+	log := h.log.With("subsys", "line", "line", id, "kind", spec.Kind)
+	if spec.Kind == "fxo" {
+		l := fxo.New(id, at, fxo.Options{Logger: log})
+		h.lines = append(h.lines, lineRunner{line: l, ports: []io.Closer{at}})
+		return nil
+	}
 	audio, err := modem.OpenPort(spec.Audio)
 	if err != nil {
 		at.Close()
 		return fmt.Errorf("line %s: audio port: %w", id, err)
 	}
-	log := h.log.With("subsys", "gsm", "line", id, "kind", spec.Kind)
 	var l gsmLine
 	switch spec.Kind {
 	case "simcom":
@@ -362,4 +373,5 @@ var (
 	_ gsmLine = (*gsm.Quectel)(nil)
 	_ gsmLine = (*gsm.SIM7600)(nil)
 	_ gsmLine = (*gsm.Huawei)(nil)
+	_ gsmLine = (*fxo.Modem)(nil)
 )

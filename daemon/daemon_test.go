@@ -18,8 +18,10 @@ func TestParseModemSpec(t *testing.T) {
 	}{
 		{in: "/dev/ttyUSB2,audio=/dev/ttyUSB1", want: ModemSpec{AT: "/dev/ttyUSB2", Audio: "/dev/ttyUSB1", Kind: "quectel"}},
 		{in: "/dev/ttyUSB2,audio=/dev/ttyUSB1,kind=quectel", want: ModemSpec{AT: "/dev/ttyUSB2", Audio: "/dev/ttyUSB1", Kind: "quectel"}},
-		{in: "/dev/ttyUSB2", wantErr: true},                               // Quectel needs its audio port
-		{in: "", wantErr: true},                                           // no path
+		{in: "/dev/ttyUSB2", wantErr: true}, // Quectel needs its audio port
+		{in: "", wantErr: true},             // no path
+		{in: "/dev/ttyACM0,kind=fxo", want: ModemSpec{AT: "/dev/ttyACM0", Kind: "fxo"}},
+		{in: "/dev/ttyACM0,audio=/dev/ttyACM1,kind=fxo", wantErr: true},   // one port carries both
 		{in: "/dev/ttyUSB2,audio=/dev/ttyUSB1,kind=fax", wantErr: true},   // unknown kind
 		{in: "/dev/ttyUSB2,audio=/dev/ttyUSB1,speed=9600", wantErr: true}, // unknown option
 		{in: "/dev/ttyUSB2,audio", wantErr: true},                         // not key=value
@@ -72,10 +74,12 @@ func TestVoicemailOnEveryDialect(t *testing.T) {
 		kind    string
 		garbage bool
 		inband  bool
+		rings   string // answer on this ring (analog caller ID comes after the first)
 	}{
 		{kind: "quectel", garbage: true},
 		{kind: "simcom"},
 		{kind: "huawei", inband: true},
+		{kind: "fxo", rings: "2"},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			t.Parallel()
@@ -84,6 +88,11 @@ func TestVoicemailOnEveryDialect(t *testing.T) {
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.rings != "" {
+				if err := h.Store.SetSetting(ctx, "answer_rings", tc.rings); err != nil {
+					t.Fatal(err)
+				}
 			}
 			var wg sync.WaitGroup
 			wg.Go(func() { _ = h.Run(ctx) })
