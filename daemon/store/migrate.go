@@ -96,6 +96,28 @@ CREATE TABLE audit (
 ALTER TABLE sessions ADD COLUMN ttl_ms INTEGER NOT NULL DEFAULT 0;
 UPDATE sessions SET ttl_ms = max(expires_at - created_at, 0);
 `},
+	{Name: "sms", SQL: `
+CREATE TABLE sms (
+	id            INTEGER PRIMARY KEY,
+	line_id       TEXT    NOT NULL,
+	direction     TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+	number        TEXT    NOT NULL,
+	raw_number    TEXT    NOT NULL,
+	text          TEXT    NOT NULL,
+	parts         INTEGER NOT NULL DEFAULT 1,
+	missing_parts INTEGER NOT NULL DEFAULT 0,
+	sent_at       INTEGER,
+	received_at   INTEGER NOT NULL,
+	handled_at    INTEGER,
+	handled_by    TEXT    NOT NULL DEFAULT '',
+	status        TEXT    NOT NULL DEFAULT ''
+		CHECK (status IN ('', 'queued', 'sent', 'failed', 'delivered')),
+	refs          TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX sms_line ON sms (line_id, id);
+CREATE INDEX sms_dup ON sms (line_id, raw_number, sent_at) WHERE direction = 'in';
+CREATE INDEX sms_unhandled ON sms (id) WHERE handled_at IS NULL AND direction = 'in';
+`},
 }
 
 // SchemaVersion is the user_version of a database after Open.

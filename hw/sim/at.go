@@ -286,6 +286,11 @@ func (e *EC25) info(lines ...string) {
 func (e *EC25) finish(f final) {
 	var s string
 	switch f.kind {
+	case finalPrompt:
+		e.out = append(e.out, "\r\n> "...)
+		return
+	case finalCMS:
+		s = "+CMS ERROR: " + strconv.Itoa(f.cme)
 	case finalOK:
 		s = "OK"
 	case finalNoCarrier:
@@ -401,10 +406,11 @@ func (e *EC25) dispatch(c command) final {
 		return e.qindcfg(c)
 	case "+QPCMV":
 		return e.qpcmv(c)
-	case "+CSCS", "+CMGF", "+CNMI", "+CSSN", "+VTD", "+QURCCFG", "+QGPSCFG", "+QCFG", "+CSMS",
-		"+CPMS", "+VTS":
-		// Accepted and forgotten: SMS, character set, DTMF out and port routing are not
-		// simulated.
+	case "+CMGF", "+CNMI", "+CPMS", "+CMGR", "+CMGL", "+CMGD", "+CMGS":
+		f, _ := e.sms.dispatch(c, e.info)
+		return f
+	case "+CSCS", "+CSSN", "+VTD", "+QURCCFG", "+QGPSCFG", "+QCFG", "+CSMS", "+VTS":
+		// Accepted and forgotten: character set, DTMF out and port routing are not simulated.
 		return ok
 
 	// Calls.

@@ -71,6 +71,7 @@ type atModem struct {
 	out      []byte
 	post     []string
 	lastLine string
+	sms      smsStore
 }
 
 func newATModem(opts Options, defaultID string) (*atModem, error) {
@@ -176,6 +177,10 @@ func (m *atModem) serveAT(ctx context.Context) error {
 		n, err := m.at.master.Read(buf)
 		seg := 0
 		for i, b := range buf[:n] {
+			if m.smsByte(b) {
+				seg = i + 1
+				continue
+			}
 			switch b {
 			case '\r':
 				m.handleLine(line, buf[seg:i+1])
@@ -266,6 +271,10 @@ func (m *atModem) info(lines ...string) {
 // finish appends the final result code, worded as AT+CMEE asks.
 func (m *atModem) finish(f final) {
 	switch f.kind {
+	case finalPrompt:
+		m.out = append(m.out, "\r\n> "...)
+	case finalCMS:
+		m.info("+CMS ERROR: " + strconv.Itoa(f.cme))
 	case finalOK:
 		m.info("OK")
 	case finalNoCarrier:
@@ -364,8 +373,11 @@ func (m *atModem) dispatch(c command) final {
 	case "+CHUP":
 		m.hangUp()
 		return ok
-	case "+CSCS", "+CMGF", "+CNMI", "+CSSN", "+CSMS", "+CPMS", "+VTS", "+VTD", "+CCWA":
-		return ok // accepted; SMS, character sets and DTMF out are not simulated
+	case "+CMGF", "+CNMI", "+CPMS", "+CMGR", "+CMGL", "+CMGD", "+CMGS":
+		f, _ := m.sms.dispatch(c, m.info)
+		return f
+	case "+CSCS", "+CSSN", "+CSMS", "+VTS", "+VTD", "+CCWA":
+		return ok // accepted; character sets and DTMF out are not simulated
 	}
 	return fail
 }

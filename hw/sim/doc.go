@@ -21,9 +21,14 @@
 // commands +CGMI +CGMM +CGMR +CGSN/+GSN +CIMI +QCCID +CPIN +CSQ +COPS +CREG +CEREG +CGREG +CFUN
 // (AT+CFUN=1,1 resets the module: the call drops, settings return to their defaults, RDY
 // follows) +CMEE +CLIP +CRC +QTONEDET +QINDCFG +QPCMV +CLCC +CHUP +QHUP, several on one line
-// separated by ';'. +CSCS +CMGF +CNMI +CSSN +VTD +VTS +QURCCFG +QGPSCFG +QCFG +CSMS +CPMS are
-// accepted and have no effect. Outgoing calls (ATD) and SMS are not simulated; anything else
-// is ERROR.
+// separated by ';'. +CSCS +CSSN +VTD +VTS +QURCCFG +QGPSCFG +QCFG +CSMS are accepted and have
+// no effect. Outgoing calls (ATD) are not simulated; anything else is ERROR.
+//
+// SMS (all three GSM dialects, PDU mode only): the SIM holds [SMSSlots] messages. DeliverSMS
+// stores a message as the network would (SMS-DELIVER, concatenated parts when long) and sends
+// +CMTI: "SM",<slot> per part once AT+CNMI=2,1,... asked for it. +CMGF +CPMS +CNMI +CMGR
+// (+CMS ERROR: 321 for an empty slot) +CMGL +CMGD and +CMGS (the "> " prompt, the PDU up to
+// Ctrl-Z, then +CMGS: <mr>) are simulated; Messages and Sent show the SIM and what was sent.
 //
 // The audio port carries signed 16-bit little-endian 8 kHz mono in 320-byte frames, one every
 // 20 ms, while a call is up and the box has sent AT+QPCMV=1,0. What the box writes is read all

@@ -89,6 +89,7 @@ type EC25 struct {
 	out      []byte     // AT output being assembled
 	post     []string   // URCs to send after the final result of the current line
 	lastLine string     // for A/ (repeat the last command line)
+	sms      smsStore   // the SIM's messages and AT+CMGS in progress
 }
 
 // callState is the modem's view of the current call, shared between Call and the AT handler.
@@ -231,6 +232,10 @@ func (e *EC25) serveAT(ctx context.Context) error {
 		n, err := e.at.master.Read(buf)
 		seg := 0 // start of the bytes not echoed yet
 		for i, b := range buf[:n] {
+			if e.smsByte(b) {
+				seg = i + 1 // a PDU after the "> " prompt is not echoed
+				continue
+			}
 			switch b {
 			case '\r':
 				e.handleLine(line, buf[seg:i+1])
