@@ -72,6 +72,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer h.Close()
 
 	opts := web.Options{Store: h.Store, Logger: log.With("subsys", "web")}
+	opts.SMS = h
+	opts.Lines, opts.Version = h, version
 	if *sims > 0 {
 		opts.Sim = h
 	}

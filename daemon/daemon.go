@@ -234,6 +234,7 @@ func (h *Hotline) Run(ctx context.Context) error {
 			}
 		})
 	}
+	h.startSMS(ctx, &wg)
 	wg.Wait()
 	return nil
 }

@@ -27,7 +27,7 @@ func TestRootRedirects(t *testing.T) {
 	}{
 		{"no session", nil, "/login"},
 		{"unknown session", []*http.Cookie{{Name: sessionCookie, Value: "bogus"}}, "/login"},
-		{"session", []*http.Cookie{cookie}, "/calls"},
+		{"session", []*http.Cookie{cookie}, "/dashboard"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -384,6 +384,7 @@ func TestSessionRequired(t *testing.T) {
 		method, path string
 		api          bool
 	}{
+		{"GET", "/dashboard", false},
 		{"GET", "/calls", false},
 		{"GET", "/voicemail", false},
 		{"GET", vmPath + "/audio", false},
@@ -430,7 +431,7 @@ func TestOperatorMayView(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &http.Cookie{Name: sessionCookie, Value: token}
-	for _, p := range []string{"/calls", "/voicemail", "/api/calls", "/api/voicemail"} {
+	for _, p := range []string{"/dashboard", "/calls", "/voicemail", "/api/calls", "/api/voicemail"} {
 		if w := f.do(req{path: p, cookies: []*http.Cookie{c}}); w.Code != http.StatusOK {
 			t.Errorf("operator GET %s: %d", p, w.Code)
 		}

@@ -35,6 +35,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil || code == "" {
 		t.Fatalf("setup code %q: %v", code, err)
 	}
+	f.srv.lines = testLines(time.Now())
 	ts := httptest.NewServer(f.h)
 	defer ts.Close()
 
@@ -266,4 +267,15 @@ func TestBrowser(t *testing.T) {
 	if _, err := f.st.CheckPassword(context.Background(), "owner", newPassword); err != nil {
 		t.Errorf("new password not stored: %v", err)
 	}
+
+	// The dashboard: its own stylesheet loads under the CSP and draws the signal bars.
+	step("dashboard", chromedp.Click(chromedp.CSS(`nav.tabs a[href="/dashboard"]`)), chromedp.WaitVisible(chromedp.CSS("#lines")))
+	if v := eval("bars", `getComputedStyle(document.querySelector("#line-gsm1 .bars i:nth-child(5)")).height`); v == "0px" || v == "auto" {
+		t.Errorf("signal bars not drawn: height %v", v)
+	}
+	if v := eval("lit bar", `getComputedStyle(document.querySelector("#line-gsm1 .bars i:nth-child(3)")).backgroundColor !== getComputedStyle(document.querySelector("#line-gsm1 .bars i:nth-child(4)")).backgroundColor`); v != true {
+		t.Errorf("three of five bars are not lit apart from the rest")
+	}
+	fits("/dashboard")
+	keepShot("dashboard-360.png")
 }

@@ -28,7 +28,7 @@ var staticFiles embed.FS
 
 // pageFiles lists every page template; each is parsed together with base.html. New fails if
 // templates/ holds a file that is not listed here, so a page cannot be forgotten.
-var pageFiles = []string{"setup.html", "login.html", "calls.html", "voicemail.html", "password.html", "error.html"}
+var pageFiles = []string{"setup.html", "login.html", "calls.html", "voicemail.html", "password.html", "error.html", "dashboard.html", "sms.html"}
 
 func parsePages() (map[string]*template.Template, error) {
 	base, err := template.New("base.html").ParseFS(templateFiles, "templates/base.html")
@@ -60,7 +60,7 @@ type view struct {
 	Lang         string
 	T            map[string]string
 	Title        string
-	Nav          string // "calls", "voicemail" or "password": the current section
+	Nav          string // "dashboard", "calls", "voicemail" or "password": the current section
 	User         *store.User
 	CSRF         string
 	NewVoicemail int // unhandled messages, for the badge in the menu

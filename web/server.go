@@ -37,13 +37,20 @@ type SimCaller interface {
 type Options struct {
 	Store  *store.Store
 	Sim    SimCaller    // nil if the box runs no simulated lines; POST /api/sim/call then answers 404
+	SMS    SMSSender    // nil: SMS replies from the admin are disabled (the inbox still shows)
 	Logger *slog.Logger // nil discards
+
+	// Lines shows the lines on the dashboard and in /metrics; nil shows none.
+	Lines LineStatus
+	// Version is reported by /metrics as hotline_build_info.
+	Version string
 }
 
 // Server is the web admin. Make one with [New] and serve [Server.Handler].
 type Server struct {
 	store    *store.Store
 	sim      SimCaller
+	sms      SMSSender
 	log      *slog.Logger
 	pages    map[string]*template.Template
 	assets   *assets
@@ -51,6 +58,10 @@ type Server struct {
 	pwChecks chan struct{}  // a slot per password check running
 	loc      *time.Location // the box's time zone for pages
 	handler  http.Handler
+
+	lines   LineStatus       // nil: no lines to show
+	version string           // for /metrics
+	now     func() time.Time // nil: time.Now (tests set it)
 }
 
 // New parses the templates and assets and builds the handler. It fails when the store is
@@ -62,11 +73,13 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		store:    opts.Store,
 		sim:      opts.Sim,
+		sms:      opts.SMS,
 		log:      opts.Logger,
 		limiter:  newLimiter(time.Now),
 		pwChecks: make(chan struct{}, maxPasswordChecks),
 		loc:      time.Local,
 	}
+	s.lines, s.version = opts.Lines, opts.Version
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -100,13 +113,19 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /password", s.page(s.handlePasswordForm))
 	mux.HandleFunc("POST /password", s.page(s.handlePassword))
 
+	mux.HandleFunc("GET /dashboard", s.page(s.handleDashboard))
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	mux.HandleFunc("GET /calls", s.page(s.handleCalls))
 	mux.HandleFunc("GET /voicemail", s.page(s.handleVoicemail))
 	mux.HandleFunc("GET /voicemail/{id}/audio", s.page(s.handleAudio))
 	mux.HandleFunc("POST /voicemail/{id}/handled", s.page(s.handleMarkHandled))
+	mux.HandleFunc("GET /sms", s.page(s.handleSMS))
+	mux.HandleFunc("POST /sms/{id}/handled", s.page(s.handleSMSHandled))
+	mux.HandleFunc("POST /sms/reply", s.page(s.handleSMSReply))
 
 	mux.HandleFunc("GET /api/calls", s.api(s.handleAPICalls))
 	mux.HandleFunc("GET /api/voicemail", s.api(s.handleAPIVoicemail))
+	mux.HandleFunc("GET /api/sms", s.api(s.handleAPISMS))
 	mux.HandleFunc("POST /api/sim/call", s.handleSimCall)
 
 	mux.HandleFunc("GET /", s.handleNotFound)
@@ -140,7 +159,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// handleRoot sends the visitor where they belong: setup on a new box, the call log when
+// handleRoot sends the visitor where they belong: setup on a new box, the dashboard when
 // logged in, else the login form.
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	has, err := s.store.HasOwner(r.Context())
@@ -152,7 +171,7 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	case !has:
 		http.Redirect(w, r, "/setup", http.StatusSeeOther)
 	case s.currentSession(r) != nil:
-		http.Redirect(w, r, "/calls", http.StatusSeeOther)
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 	default:
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 	}

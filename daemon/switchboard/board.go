@@ -56,7 +56,10 @@ type Board struct {
 
 	mu     sync.Mutex
 	subs   map[chan CallEnd]struct{}
-	states map[string]string // line ID -> last State event ("ready", "down", ...)
+	states map[string]string     // line ID -> last State event ("ready", "down", ...)
+	active map[string]activeCall // line ID -> its current call
+
+	count counters
 }
 
 // New makes a Board.
@@ -64,7 +67,7 @@ func New(opts Options) *Board {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Board{opts: opts, log: opts.Logger, subs: map[chan CallEnd]struct{}{}, states: map[string]string{}}
+	return &Board{opts: opts, log: opts.Logger, subs: map[chan CallEnd]struct{}{}, states: map[string]string{}, active: map[string]activeCall{}}
 }
 
 // Subscribe returns a channel that receives every finished call until cancel is called.
@@ -143,12 +146,14 @@ func (l *lineState) handle(ctx context.Context, ev hw.Event) {
 	case hw.Hangup:
 		if l.call != nil {
 			l.log.Info("call ended by the line", "cause", ev.Cause)
+			l.b.callEnded(l.call)
 			l.call.hungUp(ev.Cause)
 			l.call = nil
 		}
 	case hw.CallerID:
 		if l.call != nil && l.call.number == "" && ev.Number != "" {
 			l.call.number = ev.Number
+			l.b.callNumber(l.call)
 			l.log.Info("caller's number learned", "call", l.call.id, "number", ev.Number)
 			if l.call.id != 0 {
 				if err := l.b.opts.Store.SetCallNumber(ctx, l.call.id, ev.Number); err != nil {
@@ -176,6 +181,7 @@ func (l *lineState) ring(ctx context.Context, ev hw.Event) {
 			l.log.Error("cannot record the call", "err", err)
 		}
 		l.call = newCall(l, id, ev.Number)
+		l.b.callStarted(l.call, at)
 		l.log.Info("incoming call", "call", id, "number", ev.Number)
 	}
 	c := l.call
@@ -198,6 +204,7 @@ func (l *lineState) ring(ctx context.Context, ev hw.Event) {
 // endCall cancels the running call (shutdown).
 func (l *lineState) endCall() {
 	if l.call != nil {
+		l.b.callEnded(l.call)
 		l.call.hungUp("box stopped")
 		l.call = nil
 	}
@@ -252,6 +259,10 @@ func (c *call) finish(ctx context.Context, at time.Time, path, outcome string) {
 		if err := c.l.b.opts.Store.FinishCall(ctx, c.id, at, path, outcome); err != nil {
 			c.l.log.Error("cannot complete the call record", "call", c.id, "err", err)
 		}
+	}
+	c.l.b.callEnded(c)
+	if outcome == "voicemail" {
+		c.l.b.count.voicemails.Add(1)
 	}
 	c.l.log.Info("call finished", "call", c.id, "outcome", outcome, "menu", path)
 	c.l.b.publish(CallEnd{LineID: c.l.line.ID(), CallID: c.id})

@@ -48,6 +48,7 @@ func (c *call) run(parent context.Context) {
 		return
 	}
 	answeredAt := time.Now()
+	c.l.b.count.answered.Add(1)
 	if c.id != 0 {
 		if err := c.l.b.opts.Store.AnswerCall(bg, c.id, answeredAt); err != nil {
 			log.Error("cannot record the answer", "err", err)
@@ -81,9 +82,11 @@ func (c *call) run(parent context.Context) {
 		}
 	}
 	if n := p.underruns.Load(); n > 0 {
+		c.l.b.count.underruns.Add(n)
 		log.Warn("audio underruns", "frames", n)
 	}
 	if n := p.dropped.Load(); n > 0 {
+		c.l.b.count.drops.Add(n)
 		log.Warn("recorder fell behind, audio dropped", "frames", n)
 	}
 	c.finish(bg, time.Now(), strings.Join(f.path, ","), outcome)
