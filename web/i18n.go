@@ -141,7 +141,7 @@ var messages = map[string]map[string]string{
 		"call_label":          "Звонок",
 		"call_idle":           "Свободна",
 		"call_since":          "с",
-		"alert_down":          "Линия %s не работает: модем не отвечает. Проверьте, что он подключён; коробка сама пробует его перезапустить.",
+		"alert_down":          "Линия %s не работает: модем не отвечает. Проверьте, что он подключён и включён, затем перезапустите коробку.",
 		"alert_no_sim":        "В линии %s нет SIM-карты: на неё не дозвониться. Вставьте SIM-карту.",
 		"alert_pin":           "SIM-карта линии %s просит PIN-код, поэтому звонки не принимаются. Вставьте её в телефон и отключите запрос PIN-кода.",
 
@@ -287,7 +287,7 @@ var messages = map[string]map[string]string{
 		"call_label":          "Call",
 		"call_idle":           "Free",
 		"call_since":          "since",
-		"alert_down":          "Line %s is not working: its modem does not answer. Check that it is plugged in; the box keeps trying to restart it.",
+		"alert_down":          "Line %s is not working: its modem does not answer. Check that it is plugged in and powered, then restart the box.",
 		"alert_no_sim":        "Line %s has no SIM card, so nobody can call it. Insert a SIM card.",
 		"alert_pin":           "The SIM card of line %s asks for its PIN, so calls are not taken. Put it in a phone and turn the PIN request off.",
 
