@@ -94,14 +94,7 @@ var huaweiURCs = []string{
 	"+CMTI:", "+CMT:", "+CDS:", "+CDSI:", "+CEREG:", "+CBM:", "+CUSD:", "+CREG:", "+CGREG:", "+CPIN:",
 }
 
-func (h *Huawei) isURC(text string) bool {
-	for _, p := range huaweiURCs {
-		if strings.HasPrefix(text, p) {
-			return true
-		}
-	}
-	return false
-}
+func (h *Huawei) isURC(text string) bool { return hasAnyPrefix(text, huaweiURCs) }
 
 func (h *Huawei) setup(ctx context.Context, l *line) (string, error) {
 	steps := []string{
@@ -166,16 +159,9 @@ func (h *Huawei) urc(r *lineRunner, text string) bool {
 		}
 		r.onCallEnd(idx)
 	case strings.HasPrefix(text, "^DDTMF:"):
-		if !h.opts.ToneDetect {
-			l.log.Debug("^DDTMF ignored, tone detection off", "urc", text)
-			return true
-		}
-		d, ok := parseKeyURC(text, "^DDTMF:")
-		if !ok {
-			l.log.Warn("unreadable ^DDTMF", "urc", text)
-			return true
-		}
-		r.onDigit(d)
+		r.onKeyURC(h.opts.ToneDetect, "^DDTMF", text, func(t string) (byte, bool) {
+			return parseKeyURC(t, "^DDTMF:")
+		})
 	case strings.HasPrefix(text, "+CCWA:"):
 		l.log.Info("waiting call ignored", "urc", text)
 	case strings.HasPrefix(text, "^ORIG:"), strings.HasPrefix(text, "^CONF:"):

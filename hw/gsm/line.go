@@ -14,6 +14,35 @@ import (
 	"hotline/hw/modem"
 )
 
+const (
+	// clipWait is how long a ring waits for its +CLIP before it is reported without one.
+	clipWait = 150 * time.Millisecond
+	// ringSilence is how long a ringing call may go without a RING before +CLCC is asked
+	// whether it still exists (the network repeats RING every few seconds).
+	ringSilence = 12 * time.Second
+	// maxClccFailures ends a silent ringing call when +CLCC cannot tell this many times running.
+	maxClccFailures = 3
+	// answerTimeout bounds ATA; 2 s proved too short on some modems.
+	answerTimeout = 5 * time.Second
+	// hangupTimeout bounds AT+CHUP.
+	hangupTimeout = 5 * time.Second
+	// atTimeout is the default for other commands.
+	atTimeout = 3 * time.Second
+	// eventBuffer is the capacity of the Events channel.
+	eventBuffer = 16
+	// maxQueuedEvents caps events waiting for a consumer that stopped reading.
+	maxQueuedEvents = 1024
+)
+
+// Hang-up causes reported in hw.Event.Cause.
+const (
+	CauseRemote       = "caller hung up"
+	CauseLocal        = "box hung up"
+	CauseAnswerFailed = "answer failed"
+	CauseModemLost    = "modem lost"
+	CauseModemRestart = "modem restarted"
+)
+
 // ErrNoVoice is wrapped by Answer's error on a modem whose firmware carries no voice (a Huawei
 // dongle whose AT^CVOICE? does not report voice enabled). The line still reports rings, so the
 // call log shows who called.
@@ -49,7 +78,31 @@ type dialect interface {
 	askOnRing() bool
 }
 
-// line is a GSM line driven from URCs, shared by the SIMCom and Huawei dialects.
+type phase int
+
+const (
+	idle      phase = iota
+	ringing         // RING or a call-state report of an incoming call seen, not answered
+	answering       // ATA sent
+	active          // answered, audio flows
+	dialing         // ATD sent, the callee not answered yet
+)
+
+// callState is the line's one call. Guarded by line.mu.
+type callState struct {
+	phase       phase
+	gen         uint64 // increases with every new call
+	rings       int
+	ringPending bool // a RING waits for the caller's number
+	number      string
+	numberKnown bool
+	idx         int // modem's call index, 0 = not known yet
+	localHangup bool
+	lastRing    time.Time
+	outgoing    bool // placed by Dial
+}
+
+// line is a GSM line driven from URCs, shared by the Quectel, SIMCom and Huawei dialects.
 type line struct {
 	id        string
 	audioPort io.ReadWriter
@@ -203,6 +256,14 @@ func (l *line) runLine(ctx context.Context) error {
 	if reader != nil {
 		<-reader
 	}
+	l.deliverRest(ctx, pending)
+	close(l.events)
+	return err
+}
+
+// deliverRest hands over the events still queued at the end of Run: all of them if the consumer
+// is there, as many as fit without waiting once ctx has ended.
+func (l *line) deliverRest(ctx context.Context, pending []hw.Event) {
 	for _, ev := range pending {
 		select {
 		case l.events <- ev:
@@ -215,8 +276,6 @@ func (l *line) runLine(ctx context.Context) error {
 			l.log.Info("events not delivered at shutdown", "kind", ev.Kind.String())
 		}
 	}
-	close(l.events)
-	return err
 }
 
 // hangupAtShutdown ends a call in progress when the line stops, so the modem does not keep it.
@@ -232,6 +291,18 @@ func (l *line) hangupAtShutdown() {
 	if _, err := l.ch.Command(ctx, "AT+CHUP", time.Second); err != nil {
 		l.log.Warn("hang-up at shutdown failed", "err", err)
 	}
+}
+
+func newStoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}
+
+type clccResult struct {
+	gen     uint64
+	present bool // an incoming call is listed
+	err     error
 }
 
 type initResult struct {
@@ -490,7 +561,7 @@ func (r *lineRunner) ringTimeout() {
 	}
 }
 
-// onCallInfo applies a call-list report (+CLCC URC) to the call state.
+// onCallInfo applies a call-state report (+CLCC URC, Quectel +QIND "ccinfo") to the call state.
 func (r *lineRunner) onCallInfo(cc callInfo) {
 	l := r.l
 	l.mu.Lock()
@@ -566,8 +637,8 @@ func (r *lineRunner) onCallEnd(idx int) {
 	l.endCallLocked(l.remoteCauseLocked())
 }
 
-// learnNumberLocked takes the caller's number from a call-state report when +CLIP gave none.
-// If a Ring event already went out without it, the switchboard hears of it as a CallerID event.
+// learnNumberLocked takes the caller's number from a call-state report when +CLIP gave none
+// (it came before AT+CLIP=1, or not at all). If a Ring event already went out without it, the switchboard hears of it as a CallerID event.
 func (r *lineRunner) learnNumberLocked(number string) {
 	c := &r.l.call
 	if c.numberKnown || number == "" {
@@ -589,6 +660,21 @@ func (r *lineRunner) onDigit(d byte) {
 		return
 	}
 	l.emitLocked(hw.Event{Kind: hw.Digit, Digit: d})
+}
+
+// onKeyURC reports the key of a tone-detection URC (name, read by parse) as a digit; with tone
+// detection off (on false) the URC is ignored.
+func (r *lineRunner) onKeyURC(on bool, name, text string, parse func(string) (byte, bool)) {
+	if !on {
+		r.l.log.Debug(name+" ignored, tone detection off", "urc", text)
+		return
+	}
+	d, ok := parse(text)
+	if !ok {
+		r.l.log.Warn("unreadable "+name, "urc", text)
+		return
+	}
+	r.onDigit(d)
 }
 
 // checkSilentRing asks +CLCC whether a ringing call that stopped ringing still exists.

@@ -21,28 +21,7 @@ var (
 )
 
 // outgoingLocked applies a call-state report of an outgoing call (+QIND "ccinfo" or +CLCC with
-// dir 0). q.mu is held.
-func (q *Quectel) outgoingLocked(cc callInfo) {
-	c := &q.call
-	if !c.outgoing || c.phase == idle || (c.idx != 0 && c.idx != cc.idx) {
-		return
-	}
-	if c.idx == 0 {
-		c.idx = cc.idx
-	}
-	switch cc.stat {
-	case statDialing, statAlerting:
-		q.log.Debug("dial progress", "stat", cc.stat)
-	case statActive:
-		if c.phase == dialing {
-			q.svc.dialReport(dialOutcome{connected: true})
-		}
-	case statReleased, statDisconnect:
-		q.endCallLocked(q.remoteCauseLocked())
-	}
-}
-
-// outgoingLocked applies a +CLCC report of an outgoing call. l.mu is held.
+// dir 0). l.mu is held.
 func (l *line) outgoingLocked(cc callInfo) {
 	c := &l.call
 	if !c.outgoing || c.phase == idle || (c.idx != 0 && c.idx != cc.idx) {
@@ -64,70 +43,6 @@ func (l *line) outgoingLocked(cc callInfo) {
 }
 
 // startDial reserves the idle line for an outgoing call.
-func (q *Quectel) startDial(number string) (uint64, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed {
-		return 0, hw.ErrNoCall
-	}
-	if q.call.phase != idle {
-		return 0, ErrLineBusy
-	}
-	q.call = callState{phase: dialing, gen: q.call.gen + 1, outgoing: true, number: number, numberKnown: true}
-	return q.call.gen, nil
-}
-
-func (q *Quectel) afterATD(context.Context) error { return nil }
-
-// dialConnected starts the audio of the answered outgoing call gen.
-func (q *Quectel) dialConnected(ctx context.Context, gen uint64) (hw.Audio, error) {
-	q.mu.Lock()
-	prevReader := q.lastReader
-	q.mu.Unlock()
-	if err := waitReader(ctx, prevReader); err != nil {
-		q.dialGiveUp(gen)
-		return nil, err
-	}
-	prepareAudioPort(q.audioPort, q.log)
-	a := newCallAudio(q.id, q.audioPort, q.log)
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed || q.call.gen != gen || q.call.phase != dialing {
-		return nil, fmt.Errorf("call ended meanwhile: %w", hw.ErrNoAnswer)
-	}
-	q.call.phase = active
-	q.audio = a
-	q.lastReader = a.readerDone
-	go a.readLoop() // ends at hang-up (a.stop); Run and the next call wait for it
-	q.emitLocked(hw.Event{Kind: hw.Connected, Number: q.call.number})
-	return a, nil
-}
-
-// dialGiveUp hangs up the unanswered call gen and forgets it quietly.
-func (q *Quectel) dialGiveUp(gen uint64) {
-	q.mu.Lock()
-	there := q.call.gen == gen && q.call.phase == dialing
-	q.mu.Unlock()
-	if there {
-		ctx, cancel := context.WithTimeout(context.Background(), hangupTimeout)
-		defer cancel()
-		if _, err := q.ch.Command(ctx, "AT+CHUP", hangupTimeout); err != nil {
-			q.log.Info("hang-up of the unanswered call", "err", err)
-		}
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.call.gen == gen && q.call.phase == dialing {
-		q.call = callState{gen: gen}
-	}
-}
-
-func (q *Quectel) activeCall() (int, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.call.idx, q.call.phase == active
-}
-
 func (l *line) startDial(number string) (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -146,6 +61,7 @@ func (l *line) startDial(number string) (uint64, error) {
 
 func (l *line) afterATD(ctx context.Context) error { return l.d.connect(ctx, l) }
 
+// dialConnected starts the audio of the answered outgoing call gen.
 func (l *line) dialConnected(ctx context.Context, gen uint64) (hw.Audio, error) {
 	l.mu.Lock()
 	prevReader := l.lastReader
@@ -170,6 +86,7 @@ func (l *line) dialConnected(ctx context.Context, gen uint64) (hw.Audio, error) 
 	return a, nil
 }
 
+// dialGiveUp hangs up the unanswered call gen and forgets it quietly.
 func (l *line) dialGiveUp(gen uint64) {
 	l.mu.Lock()
 	there := l.call.gen == gen && l.call.phase == dialing
@@ -214,12 +131,12 @@ func (q *Quectel) Status() LineStatus { return q.svc.status() }
 // 3 alerting, 0 active: answered, -1 released) and BUSY / NO ANSWER / NO CARRIER. The audio
 // runs on the PCM port that AT+QPCMV=1,0 set up at init. It gives up after 60 s.
 func (q *Quectel) Dial(ctx context.Context, number string) (hw.Audio, error) {
-	return q.svc.dialCall(ctx, q, number)
+	return q.svc.dialCall(ctx, q.line, number)
 }
 
 // SendDigits sends DTMF keys (0-9 * # A-D) into the call that is up, with AT+VTS="<key>" each.
 func (q *Quectel) SendDigits(ctx context.Context, digits string) error {
-	return q.svc.sendDigits(ctx, q, digits)
+	return q.svc.sendDigits(ctx, q.line, digits)
 }
 
 // SMS delivers received messages and delivery reports; see IncomingSMS for the Ack contract.

@@ -207,18 +207,10 @@ func parseToneDet(line string) (byte, bool) {
 	return 0, false
 }
 
-// urcPrefixes are the unsolicited result codes an EC2x may send on its AT port.
-var urcPrefixes = []string{
-	"+CLIP:", "+CRING:", "+QIND:", "+QTONEDET:", "+CLCC:", "^DSCI:",
-	"+CMTI:", "+CMT:", "+CDS:", "+CDSI:", "+CBM:", "+CUSD:", "+CSQ:",
-	"+CREG:", "+CEREG:", "+CGREG:", "+CGEV:", "+QUSIM:", "+CPIN:", "+CFUN:", "+QSTK",
-	"RDY", "POWERED DOWN", "+QNETDEVSTATUS:",
-}
-
-// isURC tells the Quectel URCs from reply lines for the AT channel.
-func isURC(line string) bool {
-	for _, p := range urcPrefixes {
-		if strings.HasPrefix(line, p) {
+// hasAnyPrefix reports whether text starts with one of prefixes.
+func hasAnyPrefix(text string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(text, p) {
 			return true
 		}
 	}

@@ -144,7 +144,7 @@ type dialAttempt struct {
 }
 
 // services are the parts of a line that do not depend on the call state machine: SIM, network
-// and signal, SMS, USSD and placing calls. Quectel and the shared line both own one.
+// and signal, SMS, USSD and placing calls. Every line owns one.
 type services struct {
 	id            string
 	ch            *modem.Channel

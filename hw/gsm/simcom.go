@@ -101,14 +101,7 @@ var simcomURCs = []string{
 	"RDY", "SMS DONE", "PB DONE", "POWERED DOWN",
 }
 
-func (s *SIM7600) isURC(text string) bool {
-	for _, p := range simcomURCs {
-		if strings.HasPrefix(text, p) {
-			return true
-		}
-	}
-	return false
-}
+func (s *SIM7600) isURC(text string) bool { return hasAnyPrefix(text, simcomURCs) }
 
 func (s *SIM7600) setup(ctx context.Context, l *line) (string, error) {
 	steps := []string{
@@ -149,16 +142,9 @@ func (s *SIM7600) urc(r *lineRunner, text string) bool {
 		}
 		l.mu.Unlock()
 	case strings.HasPrefix(text, "+RXDTMF:"):
-		if !s.opts.ToneDetect {
-			l.log.Debug("+RXDTMF ignored, tone detection off", "urc", text)
-			return true
-		}
-		d, ok := parseKeyURC(text, "+RXDTMF:")
-		if !ok {
-			l.log.Warn("unreadable +RXDTMF", "urc", text)
-			return true
-		}
-		r.onDigit(d)
+		r.onKeyURC(s.opts.ToneDetect, "+RXDTMF", text, func(t string) (byte, bool) {
+			return parseKeyURC(t, "+RXDTMF:")
+		})
 	default:
 		return false
 	}
