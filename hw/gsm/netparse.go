@@ -2,6 +2,7 @@ package gsm
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // simState is the SIM as +CPIN reports it.
@@ -131,16 +132,19 @@ func parseCOPS(text string) (string, bool) {
 	if len(f) < 3 {
 		return "", true
 	}
-	name := cleanNumber(unquote(f[2]))
-	if len(name) > MaxOperatorLen {
-		name = cleanNumber(name[:MaxOperatorLen])
-	}
-	return strings.Map(func(r rune) rune {
+	// Control bytes go; invalid UTF-8 becomes U+FFFD (which makes the text longer), and only
+	// then is the name cut, at a rune boundary, to MaxOperatorLen bytes.
+	name := strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
 		}
 		return r
-	}, name), true
+	}, cleanNumber(unquote(f[2])))
+	for len(name) > MaxOperatorLen {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	return name, true
 }
 
 // signal is a received signal strength: rssi as +CSQ gives it (0..31, 99 unknown).
