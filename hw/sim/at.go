@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
-
-	"hotline/voice"
 )
 
 // Identity of the simulated module, as the real one reports it.
@@ -201,214 +198,77 @@ var cmeText = map[int]string{
 	50: "Incorrect parameters",
 }
 
-// handleLine answers one received command line (without its CR). echo is what arrived of the
-// line since the last echo, CR included.
-func (e *EC25) handleLine(line, echo []byte) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.out, e.post = e.out[:0], e.post[:0]
-	if e.echo {
-		e.out = append(e.out, echo...)
+// dispatch runs one command of the EC25. The commands it answers as the other modems do (ATA,
+// ATH, ATE, ..., the SMS commands) it leaves to atModem; any other it does not know is an ERROR.
+func (q *quectel) dispatch(c command) (final, bool) {
+	switch c.name {
+	case "A", "H", "E", "V", "Q", "Z", "&F", "&W", "&C", "&D", "X", "L", "M", "D",
+		"+CGSN", "+GSN", "+CIMI", "+CMGF", "+CNMI", "+CPMS", "+CMGR", "+CMGL", "+CMGD", "+CMGS":
+		return final{}, false
 	}
-	if body, found := commandBody(line); found {
-		e.lastLine = string(line)
-		e.log.Debug("AT command", "line", string(line))
-		e.execute(body)
-	}
-	e.flushOut()
+	return q.own(c), true
 }
 
-// repeatLine answers A/ by running the previous command line again.
-func (e *EC25) repeatLine(echo []byte) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.out, e.post = e.out[:0], e.post[:0]
-	if e.echo {
-		e.out = append(e.out, echo...)
-	}
-	if body, found := commandBody([]byte(e.lastLine)); found {
-		e.execute(body)
-	}
-	e.flushOut()
-}
-
-// echoBytes echoes the start of a line still being typed.
-func (e *EC25) echoBytes(p []byte) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.echo {
-		e.writeAT(p)
-	}
-}
-
-// flushOut writes the assembled reply and the URCs that follow it. e.mu must be held.
-func (e *EC25) flushOut() {
-	for _, u := range e.post {
-		e.out = append(e.out, "\r\n"...)
-		e.out = append(e.out, u...)
-		e.out = append(e.out, "\r\n"...)
-	}
-	if len(e.out) > 0 {
-		e.writeAT(e.out)
-	}
-}
-
-// execute runs the commands of one line and appends the replies and the final result to e.out.
-// The first command that fails ends the line with its result.
-func (e *EC25) execute(body string) {
-	cmds, err := parseLine(body)
-	if err != nil {
-		e.finish(fail)
-		return
-	}
-	for _, c := range cmds {
-		if f := e.dispatch(c); f.kind != finalOK {
-			e.finish(f)
-			return
-		}
-	}
-	e.finish(ok)
-}
-
-// info appends an information response; several lines form one block.
-func (e *EC25) info(lines ...string) {
-	e.out = append(e.out, "\r\n"...)
-	for i, l := range lines {
-		if i > 0 {
-			e.out = append(e.out, "\r\n"...)
-		}
-		e.out = append(e.out, l...)
-	}
-	e.out = append(e.out, "\r\n"...)
-}
-
-// finish appends the final result code, worded as AT+CMEE asks.
-func (e *EC25) finish(f final) {
-	var s string
-	switch f.kind {
-	case finalPrompt:
-		e.out = append(e.out, "\r\n> "...)
-		return
-	case finalCMS:
-		s = "+CMS ERROR: " + strconv.Itoa(f.cme)
-	case finalOK:
-		s = "OK"
-	case finalNoCarrier:
-		s = "NO CARRIER"
-	case finalCME:
-		switch e.cmee {
-		case 1:
-			s = "+CME ERROR: " + strconv.Itoa(f.cme)
-		case 2:
-			s = "+CME ERROR: " + cmeText[f.cme]
-		default:
-			s = "ERROR"
-		}
-	default:
-		s = "ERROR"
-	}
-	e.info(s)
-}
-
-// dispatch runs one command. e.mu is held.
-func (e *EC25) dispatch(c command) final {
+// own runs a command the EC25 answers in its own way. atModem.mu is held.
+func (q *quectel) own(c command) final {
 	switch c.name {
 	// Basic commands.
-	case "A":
-		return e.answer()
-	case "H":
-		if c.arg != "" && c.arg != "0" {
-			return fail
-		}
-		e.hangUp()
-		return ok
-	case "E":
-		switch c.arg {
-		case "", "0":
-			e.echo = false
-		case "1":
-			e.echo = true
-		default:
-			return fail
-		}
-		return ok
 	case "I":
 		if c.arg != "" && c.arg != "0" {
 			return fail
 		}
-		e.info(manufacturer, model, "Revision: "+revision)
-		return ok
-	case "V":
-		if c.arg != "1" {
-			return fail // numeric result codes are not simulated
-		}
-		return ok
-	case "Q":
-		if c.arg != "" && c.arg != "0" {
-			return fail // quiet mode is not simulated
-		}
-		return ok
-	case "Z", "&F", "&W", "&C", "&D", "X", "L", "M":
+		q.info(manufacturer, model, "Revision: "+revision)
 		return ok
 	case "S":
-		return e.sRegister(c.arg)
-	case "D":
-		return notSupported // outgoing calls are not simulated
+		return q.sRegister(c.arg)
 
 	// Identity.
 	case "+CGMI", "+GMI":
-		return e.action(c, manufacturer)
+		return q.action(c, manufacturer)
 	case "+CGMM", "+GMM":
-		return e.action(c, model)
+		return q.action(c, model)
 	case "+CGMR", "+GMR":
-		return e.action(c, revision)
-	case "+CGSN", "+GSN":
-		return e.action(c, e.imei)
-	case "+CIMI":
-		return e.action(c, "00101"+e.imei[5:15])
+		return q.action(c, revision)
 	case "+QCCID":
-		return e.action(c, "+QCCID: 8901"+e.imei[:15]+"F")
+		return q.action(c, "+QCCID: 8901"+q.imei[:15]+"F")
 
 	// Network and SIM.
 	case "+CPIN":
-		return e.readOnly(c, "+CPIN: READY")
+		return q.readOnly(c, "+CPIN: READY")
 	case "+CSQ":
 		if c.op == "=?" {
-			e.info("+CSQ: (0-31,99),(0-7,99)")
+			q.info("+CSQ: (0-31,99),(0-7,99)")
 			return ok
 		}
-		return e.action(c, "+CSQ: 25,99")
+		return q.action(c, "+CSQ: 25,99")
 	case "+COPS":
 		switch c.op {
 		case "?":
-			e.info(`+COPS: 0,0,"` + operatorName + `",7`)
+			q.info(`+COPS: 0,0,"` + operatorName + `",7`)
 		case "=?":
-			e.info(`+COPS: (2,"` + operatorName + `","SIMNET","00101",7),,(0-4),(0-2)`)
+			q.info(`+COPS: (2,"` + operatorName + `","SIMNET","00101",7),,(0-4),(0-2)`)
 		}
 		return ok
 	case "+CREG":
-		return e.registration(c, "+CREG", &e.creg)
+		return q.registration(c, "+CREG", &q.creg)
 	case "+CEREG", "+CGREG":
-		return e.registration(c, c.name, &e.cereg)
+		return q.registration(c, c.name, &q.cereg)
 	case "+CFUN":
-		return e.cfun(c)
+		return q.cfun(c)
 
 	// Settings.
 	case "+CMEE":
-		return e.setting(c, &e.cmee, 2, "+CMEE: %d")
+		return q.setting(c, &q.cmee, 2, "+CMEE: %d")
 	case "+CLIP":
-		return e.flag(c, &e.clip, "+CLIP: %d,1")
+		return q.flag(c, &q.clip, "+CLIP: %d,1")
 	case "+CRC":
-		return e.flag(c, &e.crc, "+CRC: %d")
+		return q.flag(c, &q.crc, "+CRC: %d")
 	case "+QTONEDET":
-		return e.flag(c, &e.toneDet, "+QTONEDET: %d")
+		return q.flag(c, &q.toneDet, "+QTONEDET: %d")
 	case "+QINDCFG":
-		return e.qindcfg(c)
+		return q.qindcfg(c)
 	case "+QPCMV":
-		return e.qpcmv(c)
-	case "+CMGF", "+CNMI", "+CPMS", "+CMGR", "+CMGL", "+CMGD", "+CMGS":
-		f, _ := e.sms.dispatch(c, e.info)
-		return f
+		return q.qpcmv(c)
 	case "+CSCS", "+CSSN", "+VTD", "+QURCCFG", "+QGPSCFG", "+QCFG", "+CSMS", "+VTS":
 		// Accepted and forgotten: character set, DTMF out and port routing are not simulated.
 		return ok
@@ -418,37 +278,25 @@ func (e *EC25) dispatch(c command) final {
 		if c.op != "" {
 			return ok
 		}
-		if cs := e.call; cs != nil {
-			e.info(fmt.Sprintf(`+CLCC: 1,1,%d,0,0,"%s",%d`, cs.stat, cs.from, numberType(cs.from)))
+		if cs := q.call; cs != nil {
+			q.info(clcc(cs, cs.stat))
 		}
 		return ok
 	case "+CHUP", "+QHUP":
 		if c.op == "?" {
 			return fail
 		}
-		e.hangUp()
-		return ok
-	}
-	return fail
-}
-
-// action answers an action command (AT+CSQ) with one line; its test form (=?) says OK.
-func (e *EC25) action(c command, reply string) final {
-	switch c.op {
-	case "":
-		e.info(reply)
-		return ok
-	case "=?":
+		q.hangUp()
 		return ok
 	}
 	return fail
 }
 
 // readOnly answers the read form (AT+CPIN?) with one line.
-func (e *EC25) readOnly(c command, reply string) final {
+func (q *quectel) readOnly(c command, reply string) final {
 	switch c.op {
 	case "?":
-		e.info(reply)
+		q.info(reply)
 		return ok
 	case "=?":
 		return ok
@@ -457,7 +305,7 @@ func (e *EC25) readOnly(c command, reply string) final {
 }
 
 // setting handles a numeric setting 0..max with its set, read and test forms.
-func (e *EC25) setting(c command, v *int, max int, readFmt string) final {
+func (q *quectel) setting(c command, v *int, max int, readFmt string) final {
 	switch c.op {
 	case "=":
 		n, err := strconv.Atoi(strings.TrimSpace(c.arg))
@@ -466,9 +314,9 @@ func (e *EC25) setting(c command, v *int, max int, readFmt string) final {
 		}
 		*v = n
 	case "?":
-		e.info(fmt.Sprintf(readFmt, *v))
+		q.info(fmt.Sprintf(readFmt, *v))
 	case "=?":
-		e.info(fmt.Sprintf("%s: (0-%d)", c.name, max))
+		q.info(fmt.Sprintf("%s: (0-%d)", c.name, max))
 	default:
 		return fail
 	}
@@ -476,26 +324,26 @@ func (e *EC25) setting(c command, v *int, max int, readFmt string) final {
 }
 
 // flag handles an on/off setting.
-func (e *EC25) flag(c command, v *bool, readFmt string) final {
+func (q *quectel) flag(c command, v *bool, readFmt string) final {
 	n := 0
 	if *v {
 		n = 1
 	}
-	f := e.setting(c, &n, 1, readFmt)
+	f := q.setting(c, &n, 1, readFmt)
 	*v = n == 1
 	return f
 }
 
 // registration handles +CREG/+CEREG/+CGREG: always registered at home.
-func (e *EC25) registration(c command, name string, n *int) final {
+func (q *quectel) registration(c command, name string, n *int) final {
 	switch c.op {
 	case "=", "=?":
-		return e.setting(c, n, 2, "")
+		return q.setting(c, n, 2, "")
 	case "?":
 		if *n == 2 {
-			e.info(fmt.Sprintf(`%s: 2,1,"1A2B","01A2D001",7`, name))
+			q.info(fmt.Sprintf(`%s: 2,1,"1A2B","01A2D001",7`, name))
 		} else {
-			e.info(fmt.Sprintf("%s: %d,1", name, *n))
+			q.info(fmt.Sprintf("%s: %d,1", name, *n))
 		}
 		return ok
 	}
@@ -503,9 +351,9 @@ func (e *EC25) registration(c command, name string, n *int) final {
 }
 
 // sRegister accepts S-register reads and writes; the registers change nothing.
-func (e *EC25) sRegister(arg string) final {
+func (q *quectel) sRegister(arg string) final {
 	if strings.HasSuffix(arg, "?") {
-		e.info("000")
+		q.info("000")
 		return ok
 	}
 	reg, val, _ := strings.Cut(arg, "=")
@@ -517,13 +365,13 @@ func (e *EC25) sRegister(arg string) final {
 
 // cfun handles AT+CFUN. AT+CFUN=1,1 resets the module: the call drops, settings return to
 // their defaults and the start-up URCs follow.
-func (e *EC25) cfun(c command) final {
+func (q *quectel) cfun(c command) final {
 	switch c.op {
 	case "?":
-		e.info("+CFUN: 1")
+		q.info("+CFUN: 1")
 		return ok
 	case "=?":
-		e.info("+CFUN: (0,1,4),(0-1)")
+		q.info("+CFUN: (0,1,4),(0-1)")
 		return ok
 	case "=":
 		args := splitArgs(c.arg)
@@ -531,11 +379,11 @@ func (e *EC25) cfun(c command) final {
 		case len(args) == 1 && args[0] == "1":
 			return ok
 		case len(args) == 2 && args[0] == "1" && args[1] == "1":
-			e.hangUp()
-			e.echo, e.cmee, e.clip, e.crc, e.toneDet = true, 1, false, false, false
-			e.pcmOn, e.pcmMode, e.creg, e.cereg = false, 0, 0, 0
-			e.ind = map[string]bool{"ring": true, "smsincoming": true}
-			e.post = append(e.post, "RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1",
+			q.hangUp()
+			q.echo, q.cmee, q.clip, q.crc, q.toneDet = true, 1, false, false, false
+			q.pcmOn, q.pcmMode, q.creg, q.cereg = false, 0, 0, 0
+			q.ind = map[string]bool{"ring": true, "smsincoming": true}
+			q.post = append(q.post, "RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1",
 				"+QIND: SMS DONE", "+QIND: PB DONE")
 			return ok
 		}
@@ -548,10 +396,10 @@ func (e *EC25) cfun(c command) final {
 var qindTypes = []string{"all", "csq", "smsfull", "ring", "smsincoming", "act", "ccinfo"}
 
 // qindcfg handles AT+QINDCFG="<type>"[,<enable>[,<savetonvram>]].
-func (e *EC25) qindcfg(c command) final {
+func (q *quectel) qindcfg(c command) final {
 	switch c.op {
 	case "=?":
-		e.info(`+QINDCFG: ("all","csq","smsfull","ring","smsincoming","act","ccinfo"),(0,1),(0,1)`)
+		q.info(`+QINDCFG: ("all","csq","smsfull","ring","smsincoming","act","ccinfo"),(0,1),(0,1)`)
 		return ok
 	case "=":
 	default:
@@ -567,14 +415,14 @@ func (e *EC25) qindcfg(c command) final {
 		return badParams
 	}
 	if len(args) == 1 {
-		on := e.ind[typ]
+		on := q.ind[typ]
 		if typ == "all" {
 			on = true
 			for _, t := range qindTypes[1:] {
-				on = on && e.ind[t]
+				on = on && q.ind[t]
 			}
 		}
-		e.info(fmt.Sprintf(`+QINDCFG: "%s",%d`, typ, b2i(on)))
+		q.info(fmt.Sprintf(`+QINDCFG: "%s",%d`, typ, b2i(on)))
 		return ok
 	}
 	var on bool
@@ -590,22 +438,22 @@ func (e *EC25) qindcfg(c command) final {
 	}
 	if typ == "all" {
 		for _, t := range qindTypes[1:] {
-			e.ind[t] = on
+			q.ind[t] = on
 		}
 	} else {
-		e.ind[typ] = on
+		q.ind[typ] = on
 	}
 	return ok
 }
 
 // qpcmv handles AT+QPCMV=<enable>[,<mode>]: mode 0 routes call audio to the audio port.
-func (e *EC25) qpcmv(c command) final {
+func (q *quectel) qpcmv(c command) final {
 	switch c.op {
 	case "?":
-		e.info(fmt.Sprintf("+QPCMV: %d,%d", b2i(e.pcmOn), e.pcmMode))
+		q.info(fmt.Sprintf("+QPCMV: %d,%d", b2i(q.pcmOn), q.pcmMode))
 		return ok
 	case "=?":
-		e.info("+QPCMV: (0,1),(0-2)")
+		q.info("+QPCMV: (0,1),(0-2)")
 		return ok
 	case "=":
 	default:
@@ -625,9 +473,9 @@ func (e *EC25) qpcmv(c command) final {
 	}
 	switch args[0] {
 	case "0":
-		e.pcmOn = false
+		q.pcmOn = false
 	case "1":
-		e.pcmOn, e.pcmMode = true, mode
+		q.pcmOn, q.pcmMode = true, mode
 	default:
 		return badParams
 	}
@@ -656,159 +504,4 @@ func numberType(num string) int {
 // ccinfo formats the Quectel call-state URC for the current call in state stat.
 func ccinfo(cs *callState, stat int) string {
 	return fmt.Sprintf(`+QIND: "ccinfo",1,1,%d,0,0,"%s",%d`, stat, cs.from, numberType(cs.from))
-}
-
-// answer handles ATA: OK while a call rings, NO CARRIER otherwise.
-func (e *EC25) answer() final {
-	cs := e.call
-	if cs == nil || cs.stat != statIncoming {
-		return noCarrier
-	}
-	cs.stat = statActive
-	cs.answeredAt = time.Now()
-	// Audio starts now: nothing written before the answer crosses into the call.
-	if err := e.pcm.flush(); err != nil {
-		e.log.Warn("flush audio port", "err", err)
-	}
-	select {
-	case cs.answered <- struct{}{}:
-	default:
-	}
-	if e.ind["ccinfo"] {
-		e.post = append(e.post, ccinfo(cs, statActive))
-	}
-	e.log.Info("call answered", "from", cs.from)
-	return ok
-}
-
-// hangUp releases the current call on the box's request (ATH, AT+CHUP), if there is one.
-func (e *EC25) hangUp() {
-	cs := e.call
-	if cs == nil {
-		return
-	}
-	e.call = nil
-	if e.ind["ccinfo"] {
-		e.post = append(e.post, ccinfo(cs, -1))
-	}
-	select {
-	case cs.hungUp <- struct{}{}:
-	default:
-	}
-	e.log.Info("call released by the box", "from", cs.from)
-}
-
-// The caller's side of the AT port; Call uses these.
-
-// startCall registers a new incoming call.
-func (e *EC25) startCall(from string) (*callState, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	switch {
-	case e.closed:
-		return nil, ErrClosed
-	case !e.running:
-		return nil, ErrNotRunning
-	case e.calling:
-		return nil, ErrBusy
-	}
-	e.calling = true
-	cs := &callState{
-		from:     from,
-		stat:     statIncoming,
-		answered: make(chan struct{}, 1),
-		hungUp:   make(chan struct{}, 1),
-		frames:   make(chan voice.Frame, 64),
-	}
-	e.call = cs
-	return cs, nil
-}
-
-// endCall marks the end of Call; the modem takes the next call.
-func (e *EC25) endCall(cs *callState) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.call == cs {
-		e.call = nil
-	}
-	e.calling = false
-}
-
-// ring sends one ring of cs, if it still rings, and reports whether it did.
-func (e *EC25) ring(cs *callState) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.call != cs || cs.stat != statIncoming {
-		return false
-	}
-	var b strings.Builder
-	if e.crc {
-		b.WriteString("\r\n+CRING: VOICE\r\n")
-	} else {
-		b.WriteString("\r\nRING\r\n")
-	}
-	if e.clip {
-		validity := 0
-		if cs.from == "" {
-			validity = 1
-		}
-		fmt.Fprintf(&b, "\r\n+CLIP: \"%s\",%d,,,,%d\r\n", cs.from, numberType(cs.from), validity)
-	}
-	if e.ind["ccinfo"] {
-		b.WriteString("\r\n" + ccinfo(cs, statIncoming) + "\r\n")
-	}
-	e.writeAT([]byte(b.String()))
-	return true
-}
-
-// giveUp ends a ringing call from the caller's side. It reports answered when ATA came first,
-// in which case the call goes on, and released when the caller ended the call (false: the box
-// had released it already).
-func (e *EC25) giveUp(cs *callState) (answered, released bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.call == cs && cs.stat == statActive {
-		return true, false
-	}
-	return false, e.releaseByCaller(cs)
-}
-
-// callerHangUp ends cs from the caller's side and reports whether the caller was first; false
-// means the box had already released it.
-func (e *EC25) callerHangUp(cs *callState) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.releaseByCaller(cs)
-}
-
-// releaseByCaller is callerHangUp with e.mu held.
-func (e *EC25) releaseByCaller(cs *callState) bool {
-	if e.call != cs {
-		return false
-	}
-	e.call = nil
-	var b strings.Builder
-	if e.ind["ccinfo"] {
-		b.WriteString("\r\n" + ccinfo(cs, -1) + "\r\n")
-	}
-	b.WriteString("\r\nNO CARRIER\r\n")
-	e.writeAT([]byte(b.String()))
-	e.log.Info("call released by the caller", "from", cs.from)
-	return true
-}
-
-// toneReport sends +QTONEDET for key when the box asked for it.
-func (e *EC25) toneReport(cs *callState, key byte) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.call == cs && e.opts.ToneReports && e.toneDet {
-		e.urc("+QTONEDET: " + strconv.Itoa(int(key)))
-	}
-}
-
-// audioLive reports whether cs is up with its audio routed to the audio port.
-func (e *EC25) audioLive(cs *callState) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.call == cs && cs.stat == statActive && e.pcmOn && e.pcmMode == 0
 }

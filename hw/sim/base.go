@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -38,53 +37,39 @@ type simDialect interface {
 	live(cs *callState) bool
 	// callOver resets the per-call audio routing.
 	callOver()
-	// garbage are stray lines the family's modems send.
-	garbage() []string
+	// junk appends to b one piece of the stray output the family's modems send, drawn from rng.
+	junk(rng *rand.Rand, b []byte) []byte
 }
 
-// atModem is the machinery the simulated SIM7600 and Huawei share: two pseudo-terminals, Run
+// atModem is the machinery the simulated EC25, SIM7600 and Huawei share: two pseudo-terminals, Run
 // and Close, the AT command reader with echo, reply framing, the call and its audio, and the
 // virtual caller's side (network).
 type atModem struct {
-	opts Options
-	log  *slog.Logger
+	line
 	at   *port
 	pcm  *port
 	imei string
 	d    simDialect
+	// infoBlock frames the lines of one information response as one block ("\r\na\r\nb\r\n")
+	// rather than line by line; repeat makes A/ run the last command line again. Both are set
+	// once, before Run.
+	infoBlock bool
+	repeat    bool
 
-	closeOnce sync.Once
-	closeErr  error
-	runDone   chan struct{}
-
-	// mu guards the state below and serialises everything written to the AT port.
-	mu       sync.Mutex
-	started  bool
-	running  bool
-	closed   bool
+	// Guarded by line.mu.
 	echo     bool
 	cmee     int
 	clip     bool
 	creg     int
-	call     *callState
-	calling  bool
 	out      []byte
 	post     []string
-	lastLine string
+	lastLine string // for A/
 	sms      smsStore
 }
 
 func newATModem(opts Options, defaultID string) (*atModem, error) {
-	if opts.ID == "" {
-		opts.ID = defaultID
-	}
-	if opts.RingInterval <= 0 {
-		opts.RingInterval = 3 * time.Second
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	m := &atModem{echo: true, cmee: 1}
+	log := m.setUp(&opts, defaultID)
 	at, err := openPort()
 	if err != nil {
 		return nil, fmt.Errorf("sim %s: AT port: %w", opts.ID, err)
@@ -94,41 +79,23 @@ func newATModem(opts Options, defaultID string) (*atModem, error) {
 		at.close()
 		return nil, fmt.Errorf("sim %s: audio port: %w", opts.ID, err)
 	}
-	return &atModem{
-		opts:    opts,
-		log:     log.With("modem", opts.ID, "at", at.path, "audio", pcm.path),
-		at:      at,
-		pcm:     pcm,
-		imei:    imei(opts.ID),
-		runDone: make(chan struct{}),
-		echo:    true,
-		cmee:    1,
-	}, nil
+	m.log = log.With("modem", opts.ID, "at", at.path, "audio", pcm.path)
+	m.at, m.pcm, m.imei = at, pcm, imei(opts.ID)
+	m.releaseByCaller = m.releaseCall
+	return m, nil
 }
 
 // run serves the modem until ctx ends or it is closed.
 func (m *atModem) run(ctx context.Context) error {
-	m.mu.Lock()
-	switch {
-	case m.closed:
-		m.mu.Unlock()
-		return ErrClosed
-	case m.started:
-		m.mu.Unlock()
-		return fmt.Errorf("sim %s: Run called twice", m.opts.ID)
+	if err := m.enter(); err != nil {
+		return err
 	}
-	m.started, m.running = true, true
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		m.running = false
-		m.mu.Unlock()
-		close(m.runDone)
-	}()
+	defer m.leave(func() {})
 	m.log.Info("simulated modem up")
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Wake the readers when ctx ends; Close wakes them by closing the files.
 	stop := context.AfterFunc(ctx, func() {
 		past := time.Unix(1, 0)
 		m.at.master.SetReadDeadline(past)
@@ -156,20 +123,12 @@ func (m *atModem) run(ctx context.Context) error {
 
 // close removes the pseudo-terminals and waits for a running Run.
 func (m *atModem) close() error {
-	m.closeOnce.Do(func() {
-		m.mu.Lock()
-		m.closed = true
-		running := m.running
-		m.mu.Unlock()
-		m.closeErr = errors.Join(m.at.close(), m.pcm.close())
-		if running {
-			<-m.runDone
-		}
-	})
-	return m.closeErr
+	return m.shut(func() {}, func() error { return errors.Join(m.at.close(), m.pcm.close()) })
 }
 
-// serveAT reads command lines and answers them, echoing as the real modem does until ATE0.
+// serveAT reads command lines from the box and answers them. With echo on, every received byte
+// goes back as the real modem sends it: a line's bytes with its reply once the CR is in, and the
+// start of a line that is still being typed at the end of each read.
 func (m *atModem) serveAT(ctx context.Context) error {
 	buf := make([]byte, 1024)
 	line := make([]byte, 0, 256)
@@ -178,24 +137,21 @@ func (m *atModem) serveAT(ctx context.Context) error {
 		seg := 0
 		for i, b := range buf[:n] {
 			if m.smsByte(b) {
-				seg = i + 1
+				seg = i + 1 // a PDU after the "> " prompt is not echoed
 				continue
 			}
-			switch b {
-			case '\r':
-				m.handleLine(line, buf[seg:i+1])
+			if b == '\r' {
+				m.handleLine(line, buf[seg:i+1], false)
 				seg = i + 1
 				line = line[:0]
 				continue
-			case '\n':
-			case 0x08, 0x7f:
-				if len(line) > 0 {
-					line = line[:len(line)-1]
-				}
-			default:
-				if len(line) < maxLine {
-					line = append(line, b)
-				}
+			}
+			line = editLine(line, b)
+			if m.repeat && len(line) == 2 && line[1] == '/' && (line[0] == 'a' || line[0] == 'A') {
+				// A/ repeats the last command line at once, with no CR.
+				m.handleLine(nil, buf[seg:i+1], true)
+				seg = i + 1
+				line = line[:0]
 			}
 		}
 		if seg < n {
@@ -211,24 +167,43 @@ func (m *atModem) serveAT(ctx context.Context) error {
 	}
 }
 
-// writeAT sends p on the AT port; m.mu is held. Output the box does not take within a second
-// is dropped.
-func (m *atModem) writeAT(p []byte) {
-	m.at.master.SetWriteDeadline(time.Now().Add(time.Second))
-	if _, err := m.at.master.Write(p); err != nil && !errors.Is(err, os.ErrClosed) {
-		m.log.Warn("AT output dropped", "err", err, "bytes", len(p))
+// writeAT sends p on the AT port; m.mu is held.
+func (m *atModem) writeAT(p []byte) { m.send(m.at.master, p, "AT output dropped") }
+
+// maxLine caps a command line; the real modem's buffer is smaller still.
+const maxLine = 4096
+
+// editLine adds b, which is not CR, to a command line being typed: line feed (S4) is not part
+// of it, backspace edits it as on the real modem, and it stops growing at maxLine.
+func editLine(line []byte, b byte) []byte {
+	switch b {
+	case '\n':
+	case 0x08, 0x7f:
+		if len(line) > 0 {
+			line = line[:len(line)-1]
+		}
+	default:
+		if len(line) < maxLine {
+			line = append(line, b)
+		}
 	}
+	return line
 }
 
-// handleLine answers one command line; echo is what arrived of it since the last echo.
-func (m *atModem) handleLine(line, echo []byte) {
+// handleLine answers one received command line (without its CR), or with again (A/) the last
+// one. echo is what arrived of the line since the last echo, CR included.
+func (m *atModem) handleLine(line, echo []byte, again bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.out, m.post = m.out[:0], m.post[:0]
 	if m.echo {
 		m.out = append(m.out, echo...)
 	}
-	if body, found := commandBody(line); found {
+	if again {
+		if body, found := commandBody([]byte(m.lastLine)); found {
+			m.execute(body)
+		}
+	} else if body, found := commandBody(line); found {
 		m.lastLine = string(line)
 		m.log.Debug("AT command", "line", string(line))
 		m.execute(body)
@@ -259,8 +234,19 @@ func (m *atModem) execute(body string) {
 	m.finish(ok)
 }
 
-// info appends information lines to the reply.
+// info appends information lines to the reply, as one block with infoBlock.
 func (m *atModem) info(lines ...string) {
+	if m.infoBlock {
+		m.out = append(m.out, "\r\n"...)
+		for i, l := range lines {
+			if i > 0 {
+				m.out = append(m.out, "\r\n"...)
+			}
+			m.out = append(m.out, l...)
+		}
+		m.out = append(m.out, "\r\n"...)
+		return
+	}
 	for _, l := range lines {
 		m.out = append(m.out, "\r\n"...)
 		m.out = append(m.out, l...)
@@ -497,7 +483,6 @@ func (m *atModem) sprinkle(ctx context.Context) {
 	seed := fnv.New64a()
 	seed.Write([]byte(m.opts.ID))
 	rng := rand.New(rand.NewPCG(seed.Sum64(), 0x5eed))
-	lines := m.d.garbage()
 	t := time.NewTimer(0)
 	defer t.Stop()
 	junk := make([]byte, 0, 64)
@@ -508,15 +493,7 @@ func (m *atModem) sprinkle(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		junk = append(junk[:0], "\r\n"...)
-		if rng.IntN(2) == 0 {
-			for range 1 + rng.IntN(24) {
-				junk = append(junk, byte(0x80+rng.IntN(0x80)))
-			}
-		} else {
-			junk = append(junk, lines[rng.IntN(len(lines))]...)
-		}
-		junk = append(junk, "\r\n"...)
+		junk = m.d.junk(rng, junk[:0])
 		m.mu.Lock()
 		if !m.closed {
 			m.at.master.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
@@ -526,31 +503,29 @@ func (m *atModem) sprinkle(ctx context.Context) {
 	}
 }
 
+// lineJunk appends a line of binary noise or one of lines, framed, to b.
+func lineJunk(rng *rand.Rand, b []byte, lines []string) []byte {
+	b = append(b, "\r\n"...)
+	if rng.IntN(2) == 0 {
+		for range 1 + rng.IntN(24) {
+			b = append(b, byte(0x80+rng.IntN(0x80)))
+		}
+	} else {
+		b = append(b, lines[rng.IntN(len(lines))]...)
+	}
+	return append(b, "\r\n"...)
+}
+
 // The virtual caller's side (network).
 
+// startCall registers a new incoming call.
 func (m *atModem) startCall(from string) (*callState, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	switch {
-	case m.closed:
-		return nil, ErrClosed
-	case !m.running:
-		return nil, ErrNotRunning
-	case m.calling:
-		return nil, ErrBusy
-	}
-	m.calling = true
-	cs := &callState{
-		from:     from,
-		stat:     statIncoming,
-		answered: make(chan struct{}, 1),
-		hungUp:   make(chan struct{}, 1),
-		frames:   make(chan voice.Frame, 64),
-	}
-	m.call = cs
-	return cs, nil
+	return m.admit(from)
 }
 
+// endCall marks the end of Call; the modem takes the next call.
 func (m *atModem) endCall(cs *callState) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -571,23 +546,8 @@ func (m *atModem) ring(cs *callState) bool {
 	return true
 }
 
-func (m *atModem) giveUp(cs *callState) (answered, released bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.call == cs && cs.stat == statActive {
-		return true, false
-	}
-	return false, m.releaseByCaller(cs)
-}
-
-func (m *atModem) callerHangUp(cs *callState) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.releaseByCaller(cs)
-}
-
-// releaseByCaller ends cs from the caller's side; m.mu is held.
-func (m *atModem) releaseByCaller(cs *callState) bool {
+// releaseCall ends cs from the caller's side; m.mu is held.
+func (m *atModem) releaseCall(cs *callState) bool {
 	if m.call != cs {
 		return false
 	}
@@ -615,15 +575,7 @@ func (m *atModem) audioLive(cs *callState) bool {
 	return m.call == cs && m.d.live(cs)
 }
 
-func (m *atModem) answerTime(cs *callState) time.Time {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return cs.answeredAt
-}
-
-func (m *atModem) audioOut() *os.File          { return m.pcm.master }
-func (m *atModem) stopped() <-chan struct{}    { return m.runDone }
-func (m *atModem) ringInterval() time.Duration { return m.opts.RingInterval }
+func (m *atModem) audioOut() *os.File { return m.pcm.master }
 
 var _ network = (*atModem)(nil)
 

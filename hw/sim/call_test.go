@@ -503,7 +503,9 @@ func TestAudioPathAllocs(t *testing.T) {
 		res: Result{Heard: make([]int16, 0, 1<<20)}}
 	var f voice.Frame
 	copy(f[:], tone.Sine(440, voice.FrameDuration, -10))
-	const runs = 200
+	// 101 frames (32 KB) stay well inside a pseudo-terminal's buffer, so none is dropped for a
+	// slow reader on a loaded machine (the caller drops frames the box does not take in time).
+	const runs = 100
 	allocs := testing.AllocsPerRun(runs, func() {
 		now := time.Now()
 		r.hear(&f, now)

@@ -76,7 +76,9 @@ const (
 // caller experienced. Run must be serving the modem, and the modem carries one call at a time
 // (ErrBusy). Cancelling ctx makes the caller hang up; Call then returns the result so far with
 // ctx's error. The result is also filled when the error is ErrStopped or ErrMaxDuration.
-func (e *EC25) Call(ctx context.Context, c Caller) (Result, error) { return callInto(ctx, e, c) }
+func (e *EC25) Call(ctx context.Context, c Caller) (Result, error) {
+	return callInto(ctx, e.atModem, c)
+}
 
 // network is a simulated modem as the virtual caller sees it: the radio side of its calls.
 // Every simulated dialect implements it; the caller's script is the same for all.
@@ -87,7 +89,7 @@ type network interface {
 	endCall(cs *callState)
 	// ring sends one ring of cs, if it still rings, and reports whether it did.
 	ring(cs *callState) bool
-	// giveUp ends a ringing call from the caller's side; see EC25.giveUp.
+	// giveUp ends a ringing call from the caller's side; see line.giveUp.
 	giveUp(cs *callState) (answered, released bool)
 	// callerHangUp ends cs from the caller's side; false: the box had released it already.
 	callerHangUp(cs *callState) bool

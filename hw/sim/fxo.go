@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -68,28 +67,17 @@ var vsmListing = []string{
 // Options.ToneReports, <DLE>digit events. The caller's hang-up shows as FXOOptions.Hangup says.
 // Caller ID (DATE=, TIME=, NMBR=, NAME=) follows AT+VCID=1.
 type FXO struct {
-	opts Options
-	fx   FXOOptions
-	log  *slog.Logger
-	p    *port
+	line
+	fx FXOOptions
+	p  *port
 
-	closeOnce sync.Once
-	closeErr  error
-	runDone   chan struct{}
-
-	// mu guards the state below and serialises everything written to the port.
-	mu       sync.Mutex
-	started  bool
-	running  bool
-	closed   bool
+	// Guarded by line.mu.
 	echo     bool
 	vcid     bool
 	fclass   int
 	vsm      int
 	offHook  bool
 	data     bool // in AT+VTR data mode
-	call     *callState
-	calling  bool
 	rings    int
 	cidTimer *time.Timer
 	out      []byte
@@ -104,29 +92,15 @@ func NewFXO(opts Options, fx ...FXOOptions) (*FXO, error) {
 	if len(fx) > 1 {
 		return nil, errors.New("sim: NewFXO takes at most one FXOOptions")
 	}
-	if opts.ID == "" {
-		opts.ID = "fxo"
-	}
-	if opts.RingInterval <= 0 {
-		opts.RingInterval = 3 * time.Second
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	m := &FXO{echo: true, vsm: 1, txq: make(chan voice.Frame, 8)}
+	log := m.setUp(&opts, "fxo")
 	p, err := openPort()
 	if err != nil {
 		return nil, fmt.Errorf("sim %s: port: %w", opts.ID, err)
 	}
-	m := &FXO{
-		opts:    opts,
-		log:     log.With("modem", opts.ID, "port", p.path),
-		p:       p,
-		runDone: make(chan struct{}),
-		echo:    true,
-		vsm:     1,
-		txq:     make(chan voice.Frame, 8),
-	}
+	m.log = log.With("modem", opts.ID, "port", p.path)
+	m.p = p
+	m.releaseByCaller = m.releaseCall
 	if len(fx) == 1 {
 		m.fx = fx[0]
 	}
@@ -140,21 +114,13 @@ func (m *FXO) ATPath() string { return m.p.path }
 func (m *FXO) AudioPath() string { return "" }
 
 // Close removes the pseudo-terminal and waits for a running Run.
-func (m *FXO) Close() error {
-	m.closeOnce.Do(func() {
-		m.mu.Lock()
-		m.closed = true
-		running := m.running
-		if m.cidTimer != nil {
-			m.cidTimer.Stop()
-		}
-		m.mu.Unlock()
-		m.closeErr = m.p.close()
-		if running {
-			<-m.runDone
-		}
-	})
-	return m.closeErr
+func (m *FXO) Close() error { return m.shut(m.stopCID, m.p.close) }
+
+// stopCID cancels caller ID that is still to come; m.mu is held.
+func (m *FXO) stopCID() {
+	if m.cidTimer != nil {
+		m.cidTimer.Stop()
+	}
 }
 
 // Call rings the modem as a caller with script c; see EC25.Call.
@@ -162,26 +128,10 @@ func (m *FXO) Call(ctx context.Context, c Caller) (Result, error) { return callI
 
 // Run serves the modem until ctx ends or it is closed.
 func (m *FXO) Run(ctx context.Context) error {
-	m.mu.Lock()
-	switch {
-	case m.closed:
-		m.mu.Unlock()
-		return ErrClosed
-	case m.started:
-		m.mu.Unlock()
-		return fmt.Errorf("sim %s: Run called twice", m.opts.ID)
+	if err := m.enter(); err != nil {
+		return err
 	}
-	m.started, m.running = true, true
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		m.running = false
-		if m.cidTimer != nil {
-			m.cidTimer.Stop()
-		}
-		m.mu.Unlock()
-		close(m.runDone)
-	}()
+	defer m.leave(m.stopCID)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { m.p.master.SetReadDeadline(time.Unix(1, 0)) })
@@ -260,17 +210,7 @@ func (m *FXO) serve(ctx context.Context) error {
 					i++
 					break
 				}
-				switch b {
-				case '\n':
-				case 0x08, 0x7f:
-					if len(line) > 0 {
-						line = line[:len(line)-1]
-					}
-				default:
-					if len(line) < maxLine {
-						line = append(line, b)
-					}
-				}
+				line = editLine(line, b)
 			}
 			if i == len(p) && (len(p) == 0 || p[len(p)-1] != '\r') {
 				m.mu.Lock()
@@ -287,14 +227,8 @@ func (m *FXO) serve(ctx context.Context) error {
 	}
 }
 
-// write sends p to the box; m.mu is held. Output the box does not take within a second is
-// dropped.
-func (m *FXO) write(p []byte) {
-	m.p.master.SetWriteDeadline(time.Now().Add(time.Second))
-	if _, err := m.p.master.Write(p); err != nil && !errors.Is(err, os.ErrClosed) {
-		m.log.Warn("output dropped", "err", err, "bytes", len(p))
-	}
-}
+// write sends p to the box; m.mu is held.
+func (m *FXO) write(p []byte) { m.send(m.p.master, p, "output dropped") }
 
 func (m *FXO) writeLines(lines ...string) {
 	var b []byte
@@ -547,24 +481,11 @@ func (m *FXO) pace(ctx context.Context) {
 func (m *FXO) startCall(from string) (*callState, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	switch {
-	case m.closed:
-		return nil, ErrClosed
-	case !m.running:
-		return nil, ErrNotRunning
-	case m.calling:
-		return nil, ErrBusy
+	cs, err := m.admit(from)
+	if err != nil {
+		return nil, err
 	}
-	m.calling = true
 	m.rings = 0
-	cs := &callState{
-		from:     from,
-		stat:     statIncoming,
-		answered: make(chan struct{}, 1),
-		hungUp:   make(chan struct{}, 1),
-		frames:   make(chan voice.Frame, 64),
-	}
-	m.call = cs
 	for range len(m.txq) {
 		<-m.txq
 	}
@@ -577,9 +498,7 @@ func (m *FXO) endCall(cs *callState) {
 	if m.call == cs {
 		m.call = nil
 	}
-	if m.cidTimer != nil {
-		m.cidTimer.Stop()
-	}
+	m.stopCID()
 	m.calling = false
 }
 
@@ -632,25 +551,10 @@ func (m *FXO) ring(cs *callState) bool {
 	return true
 }
 
-func (m *FXO) giveUp(cs *callState) (answered, released bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.call == cs && cs.stat == statActive {
-		return true, false
-	}
-	return false, m.releaseByCaller(cs)
-}
-
-func (m *FXO) callerHangUp(cs *callState) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.releaseByCaller(cs)
-}
-
-// releaseByCaller ends cs from the caller's side; m.mu is held. A ringing call just stops
+// releaseCall ends cs from the caller's side; m.mu is held. A ringing call just stops
 // ringing; an answered one shows as FXOOptions.Hangup says, and the modem stays off hook in data
 // mode until the box hangs up.
-func (m *FXO) releaseByCaller(cs *callState) bool {
+func (m *FXO) releaseCall(cs *callState) bool {
 	if m.call != cs {
 		return false
 	}
@@ -682,12 +586,6 @@ func (m *FXO) audioLive(cs *callState) bool {
 	return m.call == cs && cs.stat == statActive && m.data
 }
 
-func (m *FXO) answerTime(cs *callState) time.Time {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return cs.answeredAt
-}
-
 // sendFrame queues the caller's next 20 ms for the pacer; the oldest is dropped when it lags.
 func (m *FXO) sendFrame(f *voice.Frame) {
 	select {
@@ -705,6 +603,4 @@ func (m *FXO) sendFrame(f *voice.Frame) {
 	}
 }
 
-func (m *FXO) audioOut() *os.File          { return m.p.master }
-func (m *FXO) stopped() <-chan struct{}    { return m.runDone }
-func (m *FXO) ringInterval() time.Duration { return m.opts.RingInterval }
+func (m *FXO) audioOut() *os.File { return m.p.master }

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 )
 
@@ -166,6 +167,7 @@ func (h *Huawei) live(cs *callState) bool { return cs.stat == statActive && h.dd
 
 func (h *Huawei) callOver() { h.ddsetex = false }
 
-func (h *Huawei) garbage() []string {
-	return []string{"^RSSI:17", "^BOOT:20952832,0,0,0,72", "^MODE:5,4", "^SRVST:2", "#&@!%", ""}
-}
+func (h *Huawei) junk(rng *rand.Rand, b []byte) []byte { return lineJunk(rng, b, huaweiGarbage) }
+
+// huaweiGarbage are stray lines the Huawei sends.
+var huaweiGarbage = []string{"^RSSI:17", "^BOOT:20952832,0,0,0,72", "^MODE:5,4", "^SRVST:2", "#&@!%", ""}

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 )
@@ -255,6 +256,7 @@ func (s *SIM7600) live(cs *callState) bool { return cs.stat == statActive && s.p
 
 func (s *SIM7600) callOver() { s.pcmOn = false }
 
-func (s *SIM7600) garbage() []string {
-	return []string{"+CSQ: 23,99", "SMS DONE", "PB DONE", "+CNSMOD: 8", "#&@!%", ""}
-}
+func (s *SIM7600) junk(rng *rand.Rand, b []byte) []byte { return lineJunk(rng, b, sim7600Garbage) }
+
+// sim7600Garbage are stray lines the SIM7600 sends.
+var sim7600Garbage = []string{"+CSQ: 23,99", "SMS DONE", "PB DONE", "+CNSMOD: 8", "#&@!%", ""}

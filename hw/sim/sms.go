@@ -280,57 +280,18 @@ func (s *smsStore) messages() []StoredSMS {
 // the SIM as the network would: as SMS-DELIVER PDUs, several with a concatenation header when
 // text is long, each in a free slot, announced with +CMTI: "SM",<slot> once the box asked
 // for it (AT+CNMI=2,1,...). It fails with ErrSIMFull when not every part fits.
-func (e *EC25) DeliverSMS(from, text string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	urcs, err := e.sms.deliver(from, text, time.Now())
-	if err != nil {
-		return err
-	}
-	if e.running {
-		for _, u := range urcs {
-			e.urc(u)
-		}
-	}
-	return nil
-}
+func (e *EC25) DeliverSMS(from, text string) error { return e.deliverSMS(from, text) }
 
 // Messages returns what is on the SIM, by slot.
-func (e *EC25) Messages() []StoredSMS {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.sms.messages()
-}
+func (e *EC25) Messages() []StoredSMS { return e.messages() }
 
 // Sent returns the PDUs the box submitted with AT+CMGS, in order.
-func (e *EC25) Sent() []SentSMS {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.sms.sent)
-}
+func (e *EC25) Sent() []SentSMS { return e.sentSMS() }
 
 // OnSMSDelete sets f to be called with each slot the box deletes, before the modem answers
 // the AT+CMGD (so the box is still waiting). f runs with the modem locked: it must not call
 // the modem. For tests.
-func (e *EC25) OnSMSDelete(f func(slot int)) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.sms.onDelete = f
-}
-
-// smsByte routes a byte to a PDU being typed after the "> " prompt; false: it is not.
-func (e *EC25) smsByte(b byte) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	reply, taken := e.sms.input(b)
-	if len(reply) > 0 {
-		e.writeAT(reply)
-	}
-	return taken
-}
+func (e *EC25) OnSMSDelete(f func(slot int)) { e.onSMSDelete(f) }
 
 func (m *atModem) deliverSMS(from, text string) error {
 	m.mu.Lock()
