@@ -44,7 +44,7 @@ lint:
 
 test: test-deps lint cross
 	$(GO) test -race -count=1 -timeout 20m ./...
-	$(MAKE) fuzz FUZZTIME=3s
+	$(MAKE) fuzz FUZZTIME=20000x
 
 # The binary must build without cgo for the boards: Pi 3/4/5/Zero 2 W (arm64), older Pis (armv7, armv6).
 cross:
