@@ -11,22 +11,28 @@ import (
 
 // Call outcomes. A call in progress has the outcome "".
 const (
+	OutcomeAnswered  = "answered"  // a person (operator or forwarded number) talked with the caller
 	OutcomeVoicemail = "voicemail" // the caller left a message
+	OutcomeCallback  = "callback"  // the caller asked to be called back
 	OutcomeAbandoned = "abandoned" // the caller hung up before anything happened
-	OutcomeMissed    = "missed"    // never answered
-	OutcomeCompleted = "completed" // served: talked to someone or heard what they needed
+	OutcomeMissed    = "missed"    // never answered, or hung up waiting for a person
+	OutcomeCompleted = "completed" // served: heard what they needed
 	OutcomeFailed    = "failed"    // the box failed (or lost power) during the call
 )
 
 // The owner's handling status of a call.
 const (
-	StatusNew  = "new"
-	StatusDone = "done"
+	StatusNew        = "new"
+	StatusInProgress = "in_progress"
+	StatusDone       = "done"
 )
 
 const (
 	maxLineIDRunes   = 64
 	maxMenuPathRunes = 256
+	maxDigitsRunes   = 64
+	maxReasonRunes   = 200
+	maxNoteRunes     = 2000
 )
 
 // Call is one row of the call log. The row is written on the first ring, before any audio
@@ -39,10 +45,26 @@ type Call struct {
 	StartedAt   time.Time // first ring
 	AnsweredAt  time.Time // zero if never answered
 	EndedAt     time.Time // zero while in progress
-	MenuPath    string    // keys the caller chose, e.g. "1,0"
-	Outcome     string    // "" while in progress; then one of the Outcome constants
 	VoicemailID int64     // 0 if none
-	Status      string    // StatusNew | StatusDone (the owner's handling status)
+	Status      string    // StatusNew | StatusInProgress | StatusDone (the owner's handling status)
+	Summary               // what the flow did, filled when the call ends (Outcome "" while in progress)
+	Note        string    // the owner's or an operator's note
+}
+
+// Summary is the path of a call through its flow, written when the call ends.
+type Summary struct {
+	Outcome     string        // one of the Outcome constants
+	MenuPath    string        // nodes visited (or keys chosen), comma-separated
+	FlowVersion int64         // the flow version the call ran
+	Digits      string        // keys the caller pressed that the flow read
+	Language    string        // the language of the prompts it heard
+	QueueWait   time.Duration // waiting for a person
+	AnsweredBy  string        // operator name or forwarded number; "" if nobody
+	Talk        time.Duration // talking with a person
+	Survey      int           // 1..5; 0 if none
+	Recording   string        // file name of the conversation's recording, if recorded
+	SMSSent     bool          // an SMS went to the caller
+	EndReason   string        // why the call ended when it was not a plain hang-up (e.g. "modem lost")
 }
 
 // Duration is how long the call was connected: EndedAt-AnsweredAt, or 0 if it was never
@@ -60,7 +82,7 @@ func (c Call) InProgress() bool { return c.Outcome == "" }
 // ValidOutcome reports whether o is one of the final outcomes FinishCall accepts.
 func ValidOutcome(o string) bool {
 	switch o {
-	case OutcomeVoicemail, OutcomeAbandoned, OutcomeMissed, OutcomeCompleted, OutcomeFailed:
+	case OutcomeAnswered, OutcomeVoicemail, OutcomeCallback, OutcomeAbandoned, OutcomeMissed, OutcomeCompleted, OutcomeFailed:
 		return true
 	}
 	return false
@@ -128,19 +150,36 @@ func (s *Store) AnswerCall(ctx context.Context, id int64, at time.Time) error {
 	return nil // already answered
 }
 
-// FinishCall completes the call row. outcome must be one of the Outcome constants; menuPath is
-// stored cleaned (valid UTF-8, no control characters, at most 256 runes). A zero endedAt means
-// now. Finishing a call twice is ErrCallFinished.
+// FinishCall completes the call row with only an outcome and a menu path; see FinishCallSummary.
 func (s *Store) FinishCall(ctx context.Context, id int64, endedAt time.Time, menuPath, outcome string) error {
-	if !ValidOutcome(outcome) {
-		return fmt.Errorf("store: finish call %d: unknown outcome %q", id, outcome)
+	return s.FinishCallSummary(ctx, id, endedAt, Summary{Outcome: outcome, MenuPath: menuPath})
+}
+
+// FinishCallSummary completes the call row. sum.Outcome must be one of the Outcome constants;
+// texts are stored cleaned (valid UTF-8, no control characters, capped). A zero endedAt means
+// now. Finishing a call twice is ErrCallFinished.
+func (s *Store) FinishCallSummary(ctx context.Context, id int64, endedAt time.Time, sum Summary) error {
+	if !ValidOutcome(sum.Outcome) {
+		return fmt.Errorf("store: finish call %d: unknown outcome %q", id, sum.Outcome)
+	}
+	if sum.Survey < 0 || sum.Survey > 5 {
+		return fmt.Errorf("store: finish call %d: survey score %d is not 1 to 5", id, sum.Survey)
 	}
 	if endedAt.IsZero() {
 		endedAt = s.now()
 	}
-	res, err := s.exec(ctx,
-		`UPDATE calls SET ended_at = ?, menu_path = ?, outcome = ? WHERE id = ? AND outcome = ''`,
-		endedAt.UnixMilli(), cleanText(menuPath, maxMenuPathRunes), outcome, id)
+	var survey any
+	if sum.Survey > 0 {
+		survey = sum.Survey
+	}
+	res, err := s.exec(ctx, `
+UPDATE calls SET ended_at = ?, menu_path = ?, outcome = ?, flow_version = ?, digits = ?, language = ?,
+	queue_wait_ms = ?, answered_by = ?, talk_ms = ?, survey = ?, recording = ?, sms_sent = ?, end_reason = ?
+WHERE id = ? AND outcome = ''`,
+		endedAt.UnixMilli(), cleanText(sum.MenuPath, maxMenuPathRunes), sum.Outcome, sum.FlowVersion,
+		cleanText(sum.Digits, maxDigitsRunes), cleanText(sum.Language, 8),
+		sum.QueueWait.Milliseconds(), cleanText(sum.AnsweredBy, 64), sum.Talk.Milliseconds(), survey,
+		cleanText(sum.Recording, 128), sum.SMSSent, cleanText(sum.EndReason, maxReasonRunes), id)
 	if err != nil {
 		return fmt.Errorf("store: finish call %d: %w", id, err)
 	}
@@ -153,9 +192,21 @@ func (s *Store) FinishCall(ctx context.Context, id int64, endedAt time.Time, men
 	return fmt.Errorf("store: finish call %d: %w", id, ErrCallFinished)
 }
 
+// SetCallNote stores the note of a call (cleaned, at most 2000 characters).
+func (s *Store) SetCallNote(ctx context.Context, id int64, note string) error {
+	res, err := s.exec(ctx, `UPDATE calls SET note = ? WHERE id = ?`, cleanMultiline(note, maxNoteRunes), id)
+	if err != nil {
+		return fmt.Errorf("store: set call %d note: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: set call %d note: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
 // SetCallStatus sets the owner's handling status of a call (StatusNew or StatusDone).
 func (s *Store) SetCallStatus(ctx context.Context, id int64, status string) error {
-	if status != StatusNew && status != StatusDone {
+	if status != StatusNew && status != StatusInProgress && status != StatusDone {
 		return fmt.Errorf("store: set call %d status: unknown status %q", id, status)
 	}
 	res, err := s.exec(ctx, `UPDATE calls SET status = ? WHERE id = ?`, status, id)
@@ -170,7 +221,9 @@ func (s *Store) SetCallStatus(ctx context.Context, id int64, status string) erro
 
 const callColumns = `c.id, c.line_id, c.number, c.raw_number, c.started_at, c.answered_at, c.ended_at,
 	c.menu_path, c.outcome, c.status,
-	COALESCE((SELECT MAX(v.id) FROM voicemails v WHERE v.call_id = c.id), 0)`
+	COALESCE((SELECT MAX(v.id) FROM voicemails v WHERE v.call_id = c.id), 0),
+	c.flow_version, c.digits, c.language, c.queue_wait_ms, c.answered_by, c.talk_ms,
+	COALESCE(c.survey, 0), c.recording, c.sms_sent, c.end_reason, c.note`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -178,11 +231,16 @@ func scanCall(r rowScanner) (Call, error) {
 	var c Call
 	var started int64
 	var answered, ended sql.NullInt64
+	var wait, talk int64
 	err := r.Scan(&c.ID, &c.LineID, &c.Number, &c.RawNumber, &started, &answered, &ended,
-		&c.MenuPath, &c.Outcome, &c.Status, &c.VoicemailID)
+		&c.MenuPath, &c.Outcome, &c.Status, &c.VoicemailID,
+		&c.FlowVersion, &c.Digits, &c.Language, &wait, &c.AnsweredBy, &talk,
+		&c.Survey, &c.Recording, &c.SMSSent, &c.EndReason, &c.Note)
 	if err != nil {
 		return Call{}, err
 	}
+	c.QueueWait = time.Duration(wait) * time.Millisecond
+	c.Talk = time.Duration(talk) * time.Millisecond
 	c.StartedAt = time.UnixMilli(started).UTC()
 	c.AnsweredAt = fromMS(answered)
 	c.EndedAt = fromMS(ended)

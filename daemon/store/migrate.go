@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,9 @@ type migration struct {
 	Name string
 	SQL  string
 	Func func(ctx context.Context, tx *sql.Tx) error
+	// ForeignKeysOff runs the step with foreign keys off (a table rebuild) and checks them
+	// before it commits.
+	ForeignKeysOff bool
 }
 
 // migrations is the schema, in order. PRAGMA user_version holds how many have been applied.
@@ -118,6 +122,96 @@ CREATE INDEX sms_line ON sms (line_id, id);
 CREATE INDEX sms_dup ON sms (line_id, raw_number, sent_at) WHERE direction = 'in';
 CREATE INDEX sms_unhandled ON sms (id) WHERE handled_at IS NULL AND direction = 'in';
 `},
+	// SQLite cannot change a CHECK: the calls table is rebuilt (foreign keys off, as the SQLite
+	// manual's twelve steps ask), keeping every row and id.
+	{Name: "flows, operators, callbacks, alerts, call details", ForeignKeysOff: true, SQL: `
+CREATE TABLE calls_new (
+	id            INTEGER PRIMARY KEY,
+	line_id       TEXT    NOT NULL,
+	number        TEXT    NOT NULL,
+	raw_number    TEXT    NOT NULL,
+	started_at    INTEGER NOT NULL,
+	answered_at   INTEGER,
+	ended_at      INTEGER,
+	menu_path     TEXT    NOT NULL DEFAULT '',
+	outcome       TEXT    NOT NULL DEFAULT ''
+		CHECK (outcome IN ('', 'answered', 'voicemail', 'callback', 'abandoned', 'missed', 'completed', 'failed')),
+	status        TEXT    NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'in_progress', 'done')),
+	flow_version  INTEGER NOT NULL DEFAULT 0,
+	digits        TEXT    NOT NULL DEFAULT '',
+	language      TEXT    NOT NULL DEFAULT '',
+	queue_wait_ms INTEGER NOT NULL DEFAULT 0,
+	answered_by   TEXT    NOT NULL DEFAULT '',
+	talk_ms       INTEGER NOT NULL DEFAULT 0,
+	survey        INTEGER CHECK (survey BETWEEN 1 AND 5),
+	recording     TEXT    NOT NULL DEFAULT '',
+	sms_sent      INTEGER NOT NULL DEFAULT 0,
+	end_reason    TEXT    NOT NULL DEFAULT '',
+	note          TEXT    NOT NULL DEFAULT ''
+);
+INSERT INTO calls_new (id, line_id, number, raw_number, started_at, answered_at, ended_at, menu_path, outcome, status)
+	SELECT id, line_id, number, raw_number, started_at, answered_at, ended_at, menu_path, outcome, status FROM calls;
+DROP TABLE calls;
+ALTER TABLE calls_new RENAME TO calls;
+CREATE INDEX calls_started ON calls (started_at);
+CREATE INDEX calls_line ON calls (line_id, id);
+CREATE INDEX calls_number ON calls (number, id);
+CREATE INDEX calls_open ON calls (id) WHERE outcome = '';
+
+CREATE TABLE flows (
+	version    INTEGER PRIMARY KEY,
+	json       TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	created_by TEXT    NOT NULL DEFAULT '',
+	comment    TEXT    NOT NULL DEFAULT ''
+);
+
+CREATE TABLE operators (
+	id             INTEGER PRIMARY KEY,
+	name           TEXT    NOT NULL UNIQUE,
+	sip_user       TEXT    UNIQUE,
+	sip_password   TEXT    NOT NULL DEFAULT '',
+	mobile         TEXT    NOT NULL DEFAULT '',
+	available      INTEGER NOT NULL DEFAULT 1,
+	hours          TEXT    NOT NULL DEFAULT '',
+	record         INTEGER NOT NULL DEFAULT 0,
+	last_called_at INTEGER NOT NULL DEFAULT 0,
+	created_at     INTEGER NOT NULL,
+	updated_at     INTEGER NOT NULL
+);
+
+CREATE TABLE callbacks (
+	id              INTEGER PRIMARY KEY,
+	call_id         INTEGER REFERENCES calls (id),
+	number          TEXT    NOT NULL,
+	created_at      INTEGER NOT NULL,
+	status          TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'failed')),
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	last_attempt_at INTEGER,
+	outcome         TEXT    NOT NULL DEFAULT '',
+	handled_by      TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX callbacks_open ON callbacks (id) WHERE status = 'open';
+
+CREATE TABLE alerts (
+	id         INTEGER PRIMARY KEY,
+	channel    TEXT    NOT NULL,
+	kind       TEXT    NOT NULL,
+	body       TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	next_at    INTEGER NOT NULL,
+	sent_at    INTEGER,
+	last_error TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX alerts_due ON alerts (next_at) WHERE sent_at IS NULL;
+
+CREATE TABLE auto_replies (
+	number TEXT NOT NULL,
+	day    TEXT NOT NULL,
+	PRIMARY KEY (number, day)
+);
+`},
 }
 
 // SchemaVersion is the user_version of a database after Open.
@@ -145,7 +239,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	for i := version; i < latest; i++ {
 		m := s.opts.migrations[i]
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+		run := s.inTx
+		if m.ForeignKeysOff {
+			run = s.inTxNoForeignKeys
+		}
+		err := run(ctx, func(tx *sql.Tx) error {
 			if m.SQL != "" {
 				if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 					return err
@@ -153,6 +251,16 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			if m.Func != nil {
 				if err := m.Func(ctx, tx); err != nil {
+					return err
+				}
+			}
+			if m.ForeignKeysOff {
+				var table string
+				err := tx.QueryRowContext(ctx, "PRAGMA foreign_key_check").Scan(&table)
+				if err == nil {
+					return fmt.Errorf("a row of %s points at a row that is gone", table)
+				}
+				if !errors.Is(err, sql.ErrNoRows) {
 					return err
 				}
 			}

@@ -114,3 +114,21 @@ func isClean(s string, maxRunes int) bool {
 func keepRune(r rune) bool {
 	return !unicode.IsControl(r) && !unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
+
+// cleanMultiline is cleanText for text with line breaks (a note): each line is cleaned, empty
+// lines at the ends are dropped, and the whole is cut to at most maxRunes runes (line breaks
+// count as one).
+func cleanMultiline(s string, maxRunes int) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	left := maxRunes
+	for i, l := range lines {
+		l = cleanText(l, max(left, 1))
+		if left <= 0 {
+			lines = lines[:i]
+			break
+		}
+		lines[i] = l
+		left -= utf8.RuneCountInString(l) + 1
+	}
+	return strings.Trim(strings.Join(lines, "\n"), "\n")
+}
