@@ -47,7 +47,10 @@ type Flow struct {
 }
 
 // Node is one step of a flow. Which fields matter depends on Kind; the others stay empty.
-// Durations are whole seconds; zero means the default of the kind.
+// Durations are whole seconds; zero means the default of the kind (see the Default*
+// constants). An empty Prompt means the kind's own prompt: voicemail "voicemail", callback
+// "callback_done", survey "survey", language "language_choice", ring, queue and forward
+// "connecting"; play and menu need one; hangup plays none.
 type Node struct {
 	ID     string `json:"id"`
 	Kind   Kind   `json:"kind"`
@@ -56,7 +59,8 @@ type Node struct {
 	Next   string `json:"next,omitempty"`
 
 	// menu: Choices maps a key ("0".."9", "*", "#") to a node; after Retries tries with no
-	// key or a wrong key the call goes to NoInput. Invalid is the prompt for a wrong key.
+	// key or a wrong key the call goes to NoInput (zero: 2 tries, at most MaxMenuTries). Invalid
+	// is the prompt for a wrong key (empty: "invalid"); TimeoutSec the wait after the prompt.
 	Choices    map[string]string `json:"choices,omitempty"`
 	TimeoutSec int               `json:"timeout_sec,omitempty"`
 	Retries    int               `json:"retries,omitempty"`
@@ -159,15 +163,22 @@ type Env interface {
 	// WaitKey waits up to timeout for a key; 0 means none came.
 	WaitKey(ctx context.Context, timeout time.Duration) (byte, error)
 	// Connect rings people (or a number) and, when one answers, bridges the call until either
-	// side hangs up. It returns after the talk, or when nobody answered.
+	// side hangs up. It returns after the talk, or when nobody answered: at once when no
+	// operator is available, so that the flow goes on to its no-answer way. For a queue it
+	// plays the hold music and, every Announce, "queue_position_N" (N up to 5) or "queue_wait".
+	// The interpreter plays "recording_notice" (when Record) and the node's prompt before.
 	Connect(ctx context.Context, c Connect) (Connected, error)
 	// Voicemail plays the beep, records the caller into box for at most max and stores it.
+	// The interpreter has played the node's greeting before. A hang-up is the usual end of a
+	// message: return nil or the ctx error, the call counts as voicemail either way.
 	Voicemail(ctx context.Context, box string, max time.Duration) error
 	// Callback records that the caller wants to be called back.
 	Callback(ctx context.Context) error
 	// SMS sends text to the caller's number (at most once per number per day: the Env decides).
+	// A failure other than a hang-up is logged and the call goes on.
 	SMS(ctx context.Context, text string) error
-	// Survey stores the caller's score, 1 to 5.
+	// Survey stores the caller's score, 1 to 5. A failure other than a hang-up is logged and
+	// the call goes on.
 	Survey(ctx context.Context, score int) error
 }
 
@@ -176,9 +187,15 @@ type Result struct {
 	Outcome    Outcome
 	Path       []string // IDs of the nodes visited, in order
 	Digits     string   // every key the caller pressed that the flow read
-	Language   string
+	Language   string   // set by a language node; "" when the call kept the box's language
 	AnsweredBy string
 	QueueWait  time.Duration
 	Talk       time.Duration
 	Survey     int // 0: no score
+	// Fallback says why the interpreter took a message on its own (a way on not set, a node
+	// missing, the step limit); empty when the flow went as drawn.
+	Fallback string
+	// Err is the Env's failure when Outcome is failed (or when it came after the call was
+	// served); nil otherwise, and nil when the caller hung up.
+	Err error
 }

@@ -15,15 +15,41 @@ import (
 	"hotline/voice/wav"
 )
 
-// The names of the default prompts.
+// The names of the default prompts, in the order of texts.tsv.
 const (
-	Greeting  = "greeting"  // "Hello! You have reached our hotline."
-	Menu      = "menu"      // "To hear about us, press one. To leave a message, press zero."
-	About     = "about"     // who we are and the working hours
-	Invalid   = "invalid"   // "Sorry, there is no such option."
-	Voicemail = "voicemail" // "Please leave your message after the tone. ..."
-	Goodbye   = "goodbye"   // "Thank you for calling. Goodbye!"
+	Greeting         = "greeting"          // "Hello! You have reached our hotline."
+	Menu             = "menu"              // "For information, press one. To talk to an operator, press zero."
+	About            = "about"             // who we are and the working hours
+	Invalid          = "invalid"           // "Sorry, there is no such option."
+	Voicemail        = "voicemail"         // "Please leave your message after the tone. ..."
+	Goodbye          = "goodbye"           // "Thank you for calling. Goodbye!"
+	AfterHours       = "after_hours"       // "... We are closed now. Our working hours are ..."
+	Connecting       = "connecting"        // "Please hold, connecting you."
+	AllBusy          = "all_busy"          // "All our operators are busy. Please leave a message after the tone."
+	QueuePosition1   = "queue_position_1"  // "You are first in the queue." (_2 .. _5 alike)
+	QueuePosition2   = "queue_position_2"  //
+	QueuePosition3   = "queue_position_3"  //
+	QueuePosition4   = "queue_position_4"  //
+	QueuePosition5   = "queue_position_5"  //
+	QueueWait        = "queue_wait"        // "Please stay on the line ... To leave a message, press zero."
+	CallbackOffer    = "callback_offer"    // "To be called back, press one. To leave a message, press zero."
+	CallbackDone     = "callback_done"     // "Thank you. We will call you back as soon as we can."
+	Survey           = "survey"            // "Please rate our conversation from one to five ..."
+	SurveyThanks     = "survey_thanks"     // "Thank you for your rating."
+	OperatorAnnounce = "operator_announce" // to an operator's mobile: "... Press one to take it."
+	RecordingNotice  = "recording_notice"  // "This call may be recorded."
+	LanguageChoice   = "language_choice"   // both languages: "For English, press two. ..."
+	SMSSent          = "sms_sent"          // "We have sent you a text message with our details."
 )
+
+// QueuePosition returns the name of the prompt that tells a caller their place in the queue,
+// and false for a place with no prompt (below 1 or above 5: say QueueWait instead).
+func QueuePosition(n int) (string, bool) {
+	if n < 1 || n > 5 {
+		return "", false
+	}
+	return fmt.Sprintf("queue_position_%d", n), true
+}
 
 // DefaultLanguage is used for a language that has no prompts.
 const DefaultLanguage = "ru"

@@ -22,7 +22,9 @@ func TestCatalogue(t *testing.T) {
 	if got, want := Languages(), []string{"ru", "en"}; !slices.Equal(got, want) {
 		t.Errorf("Languages() = %v, want %v", got, want)
 	}
-	want := []string{Greeting, Menu, About, Invalid, Voicemail, Goodbye}
+	want := []string{Greeting, Menu, About, Invalid, Voicemail, Goodbye, AfterHours, Connecting, AllBusy,
+		QueuePosition1, QueuePosition2, QueuePosition3, QueuePosition4, QueuePosition5, QueueWait,
+		CallbackOffer, CallbackDone, Survey, SurveyThanks, OperatorAnnounce, RecordingNotice, LanguageChoice, SMSSent}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
@@ -176,6 +178,25 @@ func BenchmarkLoad(b *testing.B) {
 	for b.Loop() {
 		if _, err := Load("ru", About); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestQueuePosition(t *testing.T) {
+	for n := -1; n <= 7; n++ {
+		name, ok := QueuePosition(n)
+		if ok != (n >= 1 && n <= 5) {
+			t.Errorf("QueuePosition(%d) = %q, %v", n, name, ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if !slices.Contains(Names(), name) {
+			t.Errorf("QueuePosition(%d) = %q, not a prompt", n, name)
+		}
+		if text, _ := Text("en", name); !strings.Contains(text, "in the queue") {
+			t.Errorf("%s: %q", name, text)
 		}
 	}
 }
