@@ -11,10 +11,11 @@ LISTEN    ?= 127.0.0.1:8080
 FUZZTIME  ?= 5s
 # Debian packages the tests use: speech and tools for audio, a real browser for the admin,
 # systemd-analyze for the service unit, mkfs.ext4 for the image, real speech and music for the
-# DTMF talk-off tests.
+# DTMF talk-off tests, real SIP phones (sipp, baresip) for the operators' side, wrk for load,
+# qemu for the boot test.
 TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs \
              asterisk-core-sounds-en-wav asterisk-core-sounds-ru-wav asterisk-moh-opsound-wav \
-             libsox-fmt-mp3
+             libsox-fmt-mp3 sip-tester baresip-core wrk qemu-system-x86
 
 .PHONY: all build run test test-deps lint cross bench bench-dsp fuzz soak prompts clean deb image
 

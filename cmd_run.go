@@ -40,6 +40,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	sims := fs.Int("sim", 0, "number of simulated lines")
 	simKind := fs.String("sim-kind", "quectel", "what the simulated lines are: quectel (EC25), simcom (SIM7600), huawei (E1550) or fxo (analog voice modem)")
 	debug := fs.Bool("debug", false, "log every AT line and more")
+	sipAddr := fs.String("sip", ":5060", `where operators' SIP phones register (UDP and TCP); "off" for none`)
+	sipIP := fs.String("sip-ip", "", "the box's address that phones reach (default: the address of its network interface)")
 	var modems modemFlags
 	fs.Var(&modems, "modem", "a modem's ports: PATH,audio=PATH[,kind=quectel|simcom|huawei], or PATH,kind=fxo (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -65,7 +67,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
-	h, err := daemon.Open(ctx, daemon.Config{DataDir: *data, Sims: *sims, SimKind: *simKind, Modems: modems, Logger: log, SimToneReports: true})
+	if *sipAddr == "off" {
+		*sipAddr = ""
+	}
+	h, err := daemon.Open(ctx, daemon.Config{DataDir: *data, Sims: *sims, SimKind: *simKind, Modems: modems, Logger: log,
+		SimToneReports: true, SIPAddr: *sipAddr, SIPIP: *sipIP})
 	if err != nil {
 		return err
 	}
@@ -96,6 +102,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	url := adminURL(ln.Addr())
 	fmt.Fprintf(stdout, "hotline %s is running with %d line(s): %s\n", version, len(h.Lines()), strings.Join(h.Lines(), ", "))
 	fmt.Fprintf(stdout, "Web admin: %s\n", url)
+	if a := h.SIPAddr(); a != "" {
+		fmt.Fprintf(stdout, "SIP phones register at: %s\n", a)
+	}
 	code, err := h.Store.SetupCode(ctx)
 	if err != nil {
 		return err

@@ -47,6 +47,8 @@ commands:
   run      run the hotline (add --sim 2 to try it with simulated modems)
   call     place a test call into a running hotline that has simulated lines
   passwd   set the owner's password from standard input
+  operator add, change or list the people who answer (operator add|list|remove)
+  flow     export the call flow to a JSON file, or import one (flow export|import)
   dtmf     print the keys heard in WAV files
   doctor   check every modem: model, SIM, network, signal
   version  print the version
@@ -67,6 +69,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdPasswd(ctx, rest, stdin, stdout, stderr)
 	case "dtmf":
 		return cmdDTMF(rest, stdout, stderr)
+	case "operator":
+		return cmdOperator(ctx, rest, stdout, stderr)
+	case "flow":
+		return cmdFlow(ctx, rest, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":

@@ -19,6 +19,7 @@ import (
 	"hotline/hw/modem"
 	"hotline/hw/sim"
 	"hotline/voice/prompts"
+	"hotline/voice/sip"
 )
 
 // ModemSpec names the ports of one modem given on the command line:
@@ -82,6 +83,14 @@ type Config struct {
 	// SimGarbage makes simulated modems print junk lines between their messages, as flaky
 	// modems do (for tests).
 	SimGarbage bool
+	// SIPAddr is where operators' phones register (UDP and TCP), e.g. ":5060"; "" for none.
+	SIPAddr string
+	// SIPIP is the box's address that phones reach, written in SDP ("" finds it).
+	SIPIP string
+	// SIP replaces the SIP server (tests); nil uses the one SIPAddr makes.
+	SIP SIPPhones
+	// Now is the wall clock the schedules read (nil: time.Now); tests set it.
+	Now func() time.Time
 }
 
 // Hotline is the running box: store, lines, switchboard.
@@ -96,6 +105,9 @@ type Hotline struct {
 
 	simMu   sync.Mutex
 	simBusy map[string]bool
+
+	alerts *alerter
+	sip    *sip.Server
 }
 
 // gsmLine is a line driver with its own run loop.
@@ -142,11 +154,40 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		return nil, err
 	}
 	h := &Hotline{Store: st, cfg: cfg, log: cfg.Logger, sims: map[string]simModem{}, simBusy: map[string]bool{}}
+	if err := ensureFlow(ctx, st); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("save the default flow: %w", err)
+	}
+	if cfg.SIP == nil && cfg.SIPAddr != "" {
+		ip := cfg.SIPIP
+		if ip == "" {
+			if ip, err = localIP(); err != nil {
+				cfg.Logger.Warn("cannot tell this box's network address; phones on the LAN may not hear the caller. Set --sip-ip", "err", err)
+				ip = "127.0.0.1"
+			}
+		}
+		srv, err := sip.New(sip.Options{Addr: cfg.SIPAddr, IP: ip, Accounts: sipAccounts{st}, Logger: cfg.Logger.With("subsys", "sip")})
+		if err != nil {
+			// The phone line must answer even when the SIP port is taken: callers still reach
+			// mobiles and voicemail.
+			cfg.Logger.Error("SIP phones cannot register: the SIP port is not available", "addr", cfg.SIPAddr, "err", err)
+		} else {
+			h.sip = srv
+			cfg.SIP = sipPhones{srv}
+		}
+	}
+	flows := &flowCache{st: st}
+	h.alerts = newAlerter(h)
 	h.Board = switchboard.New(switchboard.Options{
 		Store:        st,
 		Prompts:      prompts.Load,
+		Flow:         flows.current,
+		People:       &people{st: st, sip: cfg.SIP, log: cfg.Logger.With("subsys", "people")},
 		VoicemailDir: filepath.Join(st.Dir(), "voicemail"),
+		RecordingDir: filepath.Join(st.Dir(), "recordings"),
 		Logger:       cfg.Logger.With("subsys", "switchboard"),
+		SendSMS:      h.sendAnySMS,
+		Now:          cfg.Now,
 	})
 	for i := range cfg.Sims {
 		id := fmt.Sprintf("gsm%d", i+1)
@@ -234,7 +275,15 @@ func (h *Hotline) Run(ctx context.Context) error {
 			}
 		})
 	}
+	if h.sip != nil {
+		wg.Go(func() {
+			if err := h.sip.Run(ctx); err != nil {
+				h.log.Error("SIP stopped", "err", err)
+			}
+		})
+	}
 	h.startSMS(ctx, &wg)
+	wg.Go(func() { h.alerts.run(ctx) })
 	wg.Wait()
 	return nil
 }
@@ -326,7 +375,8 @@ func (h *Hotline) TestCall(ctx context.Context, tc TestCall) (TestCallResult, er
 			if err != nil {
 				return out, fmt.Errorf("test call: read the call record: %w", err)
 			}
-			out.Outcome, out.MenuPath, out.VoicemailID = c.Outcome, c.MenuPath, c.VoicemailID
+			out.Outcome, out.MenuPath, out.Path, out.VoicemailID = c.Outcome, c.MenuPath, c.Nodes, c.VoicemailID
+			out.AnsweredBy, out.Survey = c.AnsweredBy, c.Summary.Survey
 			if c.VoicemailID != 0 {
 				if v, err := h.Store.Voicemail(ctx, c.VoicemailID); err == nil {
 					out.VoicemailSeconds = v.Duration.Seconds()
@@ -376,3 +426,19 @@ var (
 	_ gsmLine = (*gsm.Huawei)(nil)
 	_ gsmLine = (*fxo.Modem)(nil)
 )
+
+// SIPAddr is where phones register, or "" when SIP is off.
+func (h *Hotline) SIPAddr() string {
+	if h.sip == nil {
+		return ""
+	}
+	return h.sip.Addr()
+}
+
+// SIPRegistrations lists the phones registered now.
+func (h *Hotline) SIPRegistrations() []sip.Registration {
+	if h.sip == nil {
+		return nil
+	}
+	return h.sip.Registrations()
+}

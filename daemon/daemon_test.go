@@ -85,7 +85,7 @@ func TestVoicemailOnEveryDialect(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithCancel(context.Background())
 			h, err := Open(ctx, Config{DataDir: t.TempDir(), Sims: 1, SimKind: tc.kind, SimGarbage: tc.garbage, SimToneReports: true,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+				Now: workingHours, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,3 +123,6 @@ func TestVoicemailOnEveryDialect(t *testing.T) {
 		})
 	}
 }
+
+// workingHours is a Monday at 11:00 in Moscow, when the default flow is open.
+func workingHours() time.Time { return time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC) }

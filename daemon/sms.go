@@ -184,3 +184,14 @@ func (h *Hotline) SimSMS(ctx context.Context, line, from, text string) error {
 	}
 	return nil
 }
+
+// sendAnySMS sends text to number from the first line that can send SMS and is ready (the
+// switchboard's replies to callers).
+func (h *Hotline) sendAnySMS(ctx context.Context, number, text string) error {
+	for _, l := range h.lines {
+		if _, ok := l.line.(smsSender); ok && h.Board.LineState(l.line.ID()) == "ready" {
+			return h.SendSMS(ctx, l.line.ID(), number, text)
+		}
+	}
+	return ErrNoSMSLine
+}

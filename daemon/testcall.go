@@ -21,7 +21,10 @@ type TestCallResult struct {
 	AnsweredAfterMS  int64   `json:"answered_after_ms"`
 	FirstSoundMS     int64   `json:"first_sound_after_ms"` // from the answer to the first sound of the greeting
 	Outcome          string  `json:"outcome"`              // from the call log: "voicemail", "abandoned", "missed", ...
-	MenuPath         string  `json:"menu_path"`
+	MenuPath         string  `json:"menu_path"`            // the keys the flow read, comma-separated ("1,0")
+	Path             string  `json:"path"`                 // the flow's nodes the call went through
+	AnsweredBy       string  `json:"answered_by"`          // who took the call, when a person did
+	Survey           int     `json:"survey,omitempty"`
 	DigitsSent       string  `json:"digits_sent"`
 	PromptsHeard     int     `json:"prompts_heard"`
 	SecondsHeard     float64 `json:"seconds_heard"`

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -109,4 +111,24 @@ func (s *Store) ClaimAutoReply(ctx context.Context, number, day string) (bool, e
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// Callback returns one callback request, or ErrNotFound.
+func (s *Store) Callback(ctx context.Context, id int64) (Callback, error) {
+	var c Callback
+	var created, last int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, COALESCE(call_id, 0), number, created_at, status, attempts,
+		COALESCE(last_attempt_at, 0), outcome, handled_by FROM callbacks WHERE id = ?`, id).
+		Scan(&c.ID, &c.CallID, &c.Number, &created, &c.Status, &c.Attempts, &last, &c.Outcome, &c.HandledBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Callback{}, fmt.Errorf("store: callback %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Callback{}, fmt.Errorf("store: callback %d: %w", id, err)
+	}
+	c.CreatedAt = time.UnixMilli(created).UTC()
+	if last > 0 {
+		c.LastAttempt = time.UnixMilli(last).UTC()
+	}
+	return c, nil
 }

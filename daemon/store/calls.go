@@ -54,7 +54,8 @@ type Call struct {
 // Summary is the path of a call through its flow, written when the call ends.
 type Summary struct {
 	Outcome     string        // one of the Outcome constants
-	MenuPath    string        // nodes visited (or keys chosen), comma-separated
+	MenuPath    string        // the keys the caller chose, comma-separated ("1,0")
+	Nodes       string        // the flow's nodes the call went through, comma-separated
 	FlowVersion int64         // the flow version the call ran
 	Digits      string        // keys the caller pressed that the flow read
 	Language    string        // the language of the prompts it heard
@@ -173,11 +174,11 @@ func (s *Store) FinishCallSummary(ctx context.Context, id int64, endedAt time.Ti
 		survey = sum.Survey
 	}
 	res, err := s.exec(ctx, `
-UPDATE calls SET ended_at = ?, menu_path = ?, outcome = ?, flow_version = ?, digits = ?, language = ?,
+UPDATE calls SET ended_at = ?, menu_path = ?, outcome = ?, flow_version = ?, digits = ?, nodes = ?, language = ?,
 	queue_wait_ms = ?, answered_by = ?, talk_ms = ?, survey = ?, recording = ?, sms_sent = ?, end_reason = ?
 WHERE id = ? AND outcome = ''`,
 		endedAt.UnixMilli(), cleanText(sum.MenuPath, maxMenuPathRunes), sum.Outcome, sum.FlowVersion,
-		cleanText(sum.Digits, maxDigitsRunes), cleanText(sum.Language, 8),
+		cleanText(sum.Digits, maxDigitsRunes), cleanText(sum.Nodes, 1000), cleanText(sum.Language, 8),
 		sum.QueueWait.Milliseconds(), cleanText(sum.AnsweredBy, 64), sum.Talk.Milliseconds(), survey,
 		cleanText(sum.Recording, 128), sum.SMSSent, cleanText(sum.EndReason, maxReasonRunes), id)
 	if err != nil {
@@ -222,7 +223,7 @@ func (s *Store) SetCallStatus(ctx context.Context, id int64, status string) erro
 const callColumns = `c.id, c.line_id, c.number, c.raw_number, c.started_at, c.answered_at, c.ended_at,
 	c.menu_path, c.outcome, c.status,
 	COALESCE((SELECT MAX(v.id) FROM voicemails v WHERE v.call_id = c.id), 0),
-	c.flow_version, c.digits, c.language, c.queue_wait_ms, c.answered_by, c.talk_ms,
+	c.flow_version, c.digits, c.nodes, c.language, c.queue_wait_ms, c.answered_by, c.talk_ms,
 	COALESCE(c.survey, 0), c.recording, c.sms_sent, c.end_reason, c.note`
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -234,7 +235,7 @@ func scanCall(r rowScanner) (Call, error) {
 	var wait, talk int64
 	err := r.Scan(&c.ID, &c.LineID, &c.Number, &c.RawNumber, &started, &answered, &ended,
 		&c.MenuPath, &c.Outcome, &c.Status, &c.VoicemailID,
-		&c.FlowVersion, &c.Digits, &c.Language, &wait, &c.AnsweredBy, &talk,
+		&c.FlowVersion, &c.Digits, &c.Nodes, &c.Language, &wait, &c.AnsweredBy, &talk,
 		&c.Survey, &c.Recording, &c.SMSSent, &c.EndReason, &c.Note)
 	if err != nil {
 		return Call{}, err

@@ -111,7 +111,7 @@ func TestCallSummaryAndCallbacks(t *testing.T) {
 	if err := s.FinishCallSummary(ctx, id, time.Time{}, Summary{Outcome: OutcomeAnswered, Survey: 9}); err == nil {
 		t.Error("survey score 9 accepted")
 	}
-	sum := Summary{Outcome: OutcomeAnswered, MenuPath: "start,menu,queue", FlowVersion: 3, Digits: "0",
+	sum := Summary{Outcome: OutcomeAnswered, MenuPath: "0", Nodes: "start,menu,queue", FlowVersion: 3, Digits: "0",
 		Language: "ru", QueueWait: 12500 * time.Millisecond, AnsweredBy: "Anna", Talk: 95 * time.Second,
 		Survey: 5, SMSSent: true, EndReason: ""}
 	if err := s.FinishCallSummary(ctx, id, time.Time{}, sum); err != nil {

@@ -139,6 +139,7 @@ CREATE TABLE calls_new (
 	status        TEXT    NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'in_progress', 'done')),
 	flow_version  INTEGER NOT NULL DEFAULT 0,
 	digits        TEXT    NOT NULL DEFAULT '',
+	nodes         TEXT    NOT NULL DEFAULT '',
 	language      TEXT    NOT NULL DEFAULT '',
 	queue_wait_ms INTEGER NOT NULL DEFAULT 0,
 	answered_by   TEXT    NOT NULL DEFAULT '',

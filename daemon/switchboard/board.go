@@ -18,7 +18,9 @@ import (
 	"sync"
 	"time"
 
+	"hotline/daemon/store"
 	"hotline/hw"
+	"hotline/voice/ivr"
 )
 
 // Store is what the switchboard writes: the call log and voicemail.
@@ -26,11 +28,16 @@ type Store interface {
 	StartCall(ctx context.Context, lineID, rawNumber string, startedAt time.Time) (int64, error)
 	SetCallNumber(ctx context.Context, id int64, rawNumber string) error
 	AnswerCall(ctx context.Context, id int64, at time.Time) error
-	FinishCall(ctx context.Context, id int64, endedAt time.Time, menuPath, outcome string) error
+	FinishCallSummary(ctx context.Context, id int64, endedAt time.Time, sum store.Summary) error
 	StartVoicemail(ctx context.Context, callID int64, file string, at time.Time) (int64, error)
 	FinishVoicemail(ctx context.Context, id int64, d time.Duration) error
 	Setting(ctx context.Context, key, def string) (string, error)
+	AddCallback(ctx context.Context, callID int64, rawNumber string) (int64, error)
+	ClaimAutoReply(ctx context.Context, number, day string) (bool, error)
 }
+
+// Flow returns the flow new calls run and its version.
+type Flow func(ctx context.Context) (*ivr.Flow, int64, error)
 
 // Prompts loads a prompt's samples by language and name.
 type Prompts func(lang, name string) ([]int16, error)
@@ -39,8 +46,18 @@ type Prompts func(lang, name string) ([]int16, error)
 type Options struct {
 	Store        Store
 	Prompts      Prompts
+	Flow         Flow   // nil: the default flow in the box's language
+	People       People // nil: nobody answers (calls for a person end in voicemail)
 	VoicemailDir string // where voicemail WAV files go
+	RecordingDir string // where recorded conversations go ("": none are recorded)
 	Logger       *slog.Logger
+	// SendSMS sends a text to a number from any line that can (nil: no SMS replies).
+	SendSMS func(ctx context.Context, number, text string) error
+	// CanRecord says whether a recording may start or go on (nil: always); an error (e.g. the
+	// disk is full) stops it cleanly and is logged.
+	CanRecord func() error
+	// Now is the wall clock schedules are read from (nil: time.Now).
+	Now func() time.Time
 }
 
 // CallEnd tells subscribers that a call's record is complete.
@@ -54,10 +71,13 @@ type Board struct {
 	opts Options
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	subs   map[chan CallEnd]struct{}
-	states map[string]string     // line ID -> last State event ("ready", "down", ...)
-	active map[string]activeCall // line ID -> its current call
+	mu      sync.Mutex
+	subs    map[chan CallEnd]struct{}
+	states  map[string]string     // line ID -> last State event ("ready", "down", ...)
+	active  map[string]activeCall // line ID -> its current call
+	lines   map[string]*lineState // lines being served
+	queue   []*call               // callers waiting for a person, longest first
+	talking map[string]int        // people on a call now
 
 	count counters
 }
@@ -67,7 +87,7 @@ func New(opts Options) *Board {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Board{opts: opts, log: opts.Logger, subs: map[chan CallEnd]struct{}{}, states: map[string]string{}, active: map[string]activeCall{}}
+	return &Board{opts: opts, log: opts.Logger, subs: map[chan CallEnd]struct{}{}, states: map[string]string{}, active: map[string]activeCall{}, lines: map[string]*lineState{}, talking: map[string]int{}}
 }
 
 // Subscribe returns a channel that receives every finished call until cancel is called.
@@ -106,6 +126,14 @@ func (b *Board) LineState(id string) string {
 // goroutine per line; it waits for the line's calls to end before it returns.
 func (b *Board) Serve(ctx context.Context, line hw.Line) error {
 	l := &lineState{b: b, line: line, log: b.log.With("line", line.ID())}
+	b.mu.Lock()
+	b.lines[line.ID()] = l
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.lines, line.ID())
+		b.mu.Unlock()
+	}()
 	defer l.wg.Wait()
 	for {
 		select {
@@ -130,6 +158,40 @@ type lineState struct {
 	wg   sync.WaitGroup
 
 	call *call // nil when idle
+
+	mu      sync.Mutex
+	outBusy bool     // reserved for a call the box places
+	out     *dialled // that call, once it is up
+}
+
+// reserve takes the line for a call the box places; false if it is busy.
+func (l *lineState) reserve() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.outBusy || l.b.hasCall(l) || l.b.LineState(l.line.ID()) != "ready" {
+		return false
+	}
+	l.outBusy = true
+	return true
+}
+
+func (l *lineState) release() {
+	l.mu.Lock()
+	l.outBusy = false
+	l.mu.Unlock()
+}
+
+func (l *lineState) setOut(d *dialled) {
+	l.mu.Lock()
+	l.out = d
+	l.mu.Unlock()
+}
+
+// outgoing returns the placed call in progress, if any.
+func (l *lineState) outgoing() (*dialled, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.out, l.outBusy
 }
 
 func (l *lineState) handle(ctx context.Context, ev hw.Event) {
@@ -144,6 +206,11 @@ func (l *lineState) handle(ctx context.Context, ev hw.Event) {
 			}
 		}
 	case hw.Hangup:
+		if d, _ := l.outgoing(); d != nil && l.call == nil {
+			l.log.Info("placed call ended by the far end", "cause", ev.Cause)
+			d.cancel()
+			return
+		}
 		if l.call != nil {
 			l.log.Info("call ended by the line", "cause", ev.Cause)
 			l.b.callEnded(l.call)
@@ -152,8 +219,7 @@ func (l *lineState) handle(ctx context.Context, ev hw.Event) {
 		}
 	case hw.CallerID:
 		if l.call != nil && l.call.number == "" && ev.Number != "" {
-			l.call.number = ev.Number
-			l.b.callNumber(l.call)
+			l.b.callNumber(l.call, ev.Number)
 			l.log.Info("caller's number learned", "call", l.call.id, "number", ev.Number)
 			if l.call.id != 0 {
 				if err := l.b.opts.Store.SetCallNumber(ctx, l.call.id, ev.Number); err != nil {
@@ -170,6 +236,10 @@ func (l *lineState) handle(ctx context.Context, ev hw.Event) {
 }
 
 func (l *lineState) ring(ctx context.Context, ev hw.Event) {
+	if _, busy := l.outgoing(); busy && l.call == nil {
+		l.log.Warn("ring while the line places a call: left to the modem's call waiting")
+		return
+	}
 	if l.call == nil {
 		at := ev.Time
 		if at.IsZero() {
@@ -255,15 +325,23 @@ func (c *call) hungUp(cause string) {
 }
 
 func (c *call) finish(ctx context.Context, at time.Time, path, outcome string) {
+	c.finishSummary(ctx, at, store.Summary{Outcome: outcome, MenuPath: path})
+}
+
+func (c *call) finishSummary(ctx context.Context, at time.Time, sum store.Summary) {
 	if c.id != 0 {
-		if err := c.l.b.opts.Store.FinishCall(ctx, c.id, at, path, outcome); err != nil {
+		if err := c.l.b.opts.Store.FinishCallSummary(ctx, c.id, at, sum); err != nil {
 			c.l.log.Error("cannot complete the call record", "call", c.id, "err", err)
 		}
 	}
 	c.l.b.callEnded(c)
-	if outcome == "voicemail" {
-		c.l.b.count.voicemails.Add(1)
-	}
-	c.l.log.Info("call finished", "call", c.id, "outcome", outcome, "menu", path)
+	c.l.log.Info("call finished", "call", c.id, "outcome", sum.Outcome, "keys", sum.MenuPath, "path", sum.Nodes, "answered_by", sum.AnsweredBy)
 	c.l.b.publish(CallEnd{LineID: c.l.line.ID(), CallID: c.id})
+}
+
+// callerNumber is the caller's number as the line gave it ("" when withheld).
+func (c *call) callerNumber() string {
+	c.l.b.mu.Lock()
+	defer c.l.b.mu.Unlock()
+	return c.number
 }

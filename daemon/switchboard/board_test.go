@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"hotline/daemon/store"
 	"hotline/hw"
 	"hotline/voice"
 	"hotline/voice/tone"
@@ -18,20 +19,23 @@ import (
 
 // fakeStore keeps the call log in memory.
 type fakeStore struct {
-	mu       sync.Mutex
-	calls    map[int64]*fakeCall
-	vms      map[int64]time.Duration
-	settings map[string]string
+	mu        sync.Mutex
+	calls     map[int64]*fakeCall
+	vms       map[int64]time.Duration
+	settings  map[string]string
+	callbacks []string
+	replied   map[string]bool
 }
 
 type fakeCall struct {
 	line, number, path, outcome string
 	answered, ended             bool
 	vm                          int64
+	sum                         store.Summary
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{calls: map[int64]*fakeCall{}, vms: map[int64]time.Duration{}, settings: map[string]string{}}
+	return &fakeStore{calls: map[int64]*fakeCall{}, vms: map[int64]time.Duration{}, settings: map[string]string{}, replied: map[string]bool{}}
 }
 
 func (s *fakeStore) StartCall(_ context.Context, line, number string, _ time.Time) (int64, error) {
@@ -58,15 +62,32 @@ func (s *fakeStore) AnswerCall(_ context.Context, id int64, _ time.Time) error {
 	return nil
 }
 
-func (s *fakeStore) FinishCall(_ context.Context, id int64, _ time.Time, path, outcome string) error {
+func (s *fakeStore) FinishCallSummary(_ context.Context, id int64, _ time.Time, sum store.Summary) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.calls[id]
 	if c.ended {
 		return fmt.Errorf("call %d finished twice", id)
 	}
-	c.ended, c.path, c.outcome = true, path, outcome
+	c.ended, c.path, c.outcome, c.sum = true, sum.MenuPath, sum.Outcome, sum
 	return nil
+}
+
+func (s *fakeStore) AddCallback(_ context.Context, callID int64, number string) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.callbacks = append(s.callbacks, number)
+	return int64(len(s.callbacks)), nil
+}
+
+func (s *fakeStore) ClaimAutoReply(_ context.Context, number, day string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replied[number+" "+day] {
+		return false, nil
+	}
+	s.replied[number+" "+day] = true
+	return true, nil
 }
 
 func (s *fakeStore) StartVoicemail(_ context.Context, callID int64, _ string, _ time.Time) (int64, error) {
@@ -107,18 +128,44 @@ type fakeLine struct {
 	hungUp  chan struct{}
 	once    sync.Once
 	answers int
+	id      string
+	mu      sync.Mutex
 }
 
-func (l *fakeLine) ID() string              { return "test1" }
+func (l *fakeLine) ID() string {
+	if l.id == "" {
+		return "test1"
+	}
+	return l.id
+}
 func (l *fakeLine) Events() <-chan hw.Event { return l.ev }
 func (l *fakeLine) Hangup(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.once.Do(func() { close(l.hungUp) })
 	return nil
 }
 func (l *fakeLine) Answer(context.Context) (hw.Audio, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.answers++
 	l.audio.start = time.Now()
 	return l.audio, nil
+}
+
+// next readies the line for its next call (soak tests).
+func (l *fakeLine) next(a *fakeAudio) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hungUp = make(chan struct{})
+	l.once = sync.Once{}
+	l.audio = a
+}
+
+func (l *fakeLine) hungUpChan() chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hungUp
 }
 
 // fakeAudio plays the caller's script and keeps what the box played, 20 ms a frame in
@@ -129,6 +176,7 @@ type fakeAudio struct {
 	pos    int
 	heard  []int16
 	closed chan struct{}
+	mu     sync.Mutex
 }
 
 func (a *fakeAudio) Format() hw.AudioFormat { return hw.S16LE }
@@ -147,8 +195,17 @@ func (a *fakeAudio) ReadFrame(p []byte) error {
 func (a *fakeAudio) WriteFrame(p []byte) error {
 	var f voice.Frame
 	voice.DecodeS16LE(f[:], p)
+	a.mu.Lock()
 	a.heard = append(a.heard, f[:]...)
+	a.mu.Unlock()
 	return nil
+}
+
+// heardSoFar is what the box played until now.
+func (a *fakeAudio) heardSoFar() []int16 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.heard[:len(a.heard):len(a.heard)]
 }
 
 // script builds the caller's audio: silence and keys at given times after the answer.
@@ -168,6 +225,11 @@ func key(t *testing.T, k byte) []int16 {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// openHours is a Monday at 11:00 in Moscow, in the default flow's working hours.
+func openHours() time.Time {
+	return time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 }
 
 // Short synthetic prompts so that times in the tests are known: each is 1 s of a 400 Hz tone.
@@ -230,7 +292,7 @@ func runScenario(t *testing.T, tc scenario) {
 		st.settings["answer_rings"] = tc.setting
 	}
 	dir := t.TempDir()
-	b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: dir})
+	b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: dir, Now: openHours})
 	line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{caller: tc.caller, closed: make(chan struct{})}}
 	ends, cancelSub := b.Subscribe()
 	defer cancelSub()
@@ -271,7 +333,7 @@ func runScenario(t *testing.T, tc scenario) {
 	}
 	c := st.call(end.CallID)
 	if c.outcome != tc.wantOutcome || c.path != tc.wantPath {
-		t.Errorf("outcome %q path %q; want %q %q", c.outcome, c.path, tc.wantOutcome, tc.wantPath)
+		t.Errorf("outcome %q keys %q (path %s); want %q %q", c.outcome, c.path, c.sum.Nodes, tc.wantOutcome, tc.wantPath)
 	}
 	if c.answered != tc.wantAnswer {
 		t.Errorf("answered %v, want %v", c.answered, tc.wantAnswer)

@@ -57,6 +57,21 @@ func (c *channel) Play(ctx context.Context, samples []int16, bargeIn bool) (byte
 	}
 }
 
+// playQuiet plays samples to the end without reading keys (hold music: the keys are for
+// whoever waits on them meanwhile). A nil error means it played to the end.
+func (c *channel) playQuiet(ctx context.Context, samples []int16) error {
+	if len(samples) == 0 {
+		return ctx.Err()
+	}
+	c.start(samples)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.p.played:
+		return nil
+	}
+}
+
 // FlushKeys forgets keys pressed so far.
 func (c *channel) FlushKeys() {
 	for {

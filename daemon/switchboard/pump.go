@@ -56,7 +56,15 @@ type pump struct {
 	lastFrom  int // 1 = in-band, 2 = modem
 	underruns atomic.Int64
 	dropped   atomic.Int64
+	// bridged: what is heard goes to peer.hear, what peer.say holds is played
+	peer atomic.Pointer[peer]
+	// tap gets both sides mixed, for recording a conversation
+	tap atomic.Pointer[frameQueue]
+	mix voice.Frame
 }
+
+// link bridges the pump with a peer (nil: back to prompts and silence).
+func (p *pump) link(pr *peer) { p.peer.Store(pr) }
 
 func newPump(a hw.Audio, modemKey chan byte) (*pump, error) {
 	f := a.Format()
@@ -124,6 +132,10 @@ func (p *pump) step() error {
 		}
 		break
 	}
+	pr := p.peer.Load()
+	if pr != nil {
+		pr.hear.push(&p.frame)
+	}
 	if p.record.Load() {
 		select {
 		case f := <-p.free:
@@ -135,11 +147,14 @@ func (p *pump) step() error {
 	}
 
 	select {
-	case pr := <-p.play:
-		p.prompt, p.pos = pr, 0
+	case prompt := <-p.play:
+		p.prompt, p.pos = prompt, 0
 	default:
 	}
 	n := 0
+	if p.prompt == nil && pr != nil && pr.say.pop(&p.outPCM) {
+		n = voice.FrameSamples
+	}
 	if p.prompt != nil {
 		n = copy(p.outPCM[:], p.prompt[p.pos:])
 		p.pos += n
@@ -152,6 +167,12 @@ func (p *pump) step() error {
 		}
 	}
 	clear(p.outPCM[n:])
+	if tap := p.tap.Load(); tap != nil {
+		for i, v := range p.frame {
+			p.mix[i] = int16(max(-32768, min(32767, int32(v)+int32(p.outPCM[i]))))
+		}
+		tap.push(&p.mix)
+	}
 	p.enc(p.out, p.outPCM[:])
 	if err := p.audio.WriteFrame(p.out); err != nil {
 		return fmt.Errorf("switchboard: write audio: %w", err)

@@ -1,8 +1,12 @@
 package switchboard
 
 import (
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"hotline/hw"
 )
 
 // Counters are the switchboard's running totals since the box started, for the dashboard and
@@ -62,9 +66,10 @@ func (b *Board) callStarted(c *call, at time.Time) {
 }
 
 // callNumber notes the caller's number learned after the first ring (line goroutine).
-func (b *Board) callNumber(c *call) {
+func (b *Board) callNumber(c *call, number string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	c.number = number
 	id := c.l.line.ID()
 	if a, ok := b.active[id]; ok && a.c == c {
 		a.number = c.number
@@ -81,4 +86,110 @@ func (b *Board) callEnded(c *call) {
 	if a, ok := b.active[id]; ok && a.c == c {
 		delete(b.active, id)
 	}
+}
+
+// now is the wall clock of schedules.
+func (b *Board) now() time.Time {
+	if b.opts.Now != nil {
+		return b.opts.Now()
+	}
+	return time.Now()
+}
+
+// hasCall reports whether l has a call of its own (ringing or answered).
+func (b *Board) hasCall(l *lineState) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.active[l.line.ID()]
+	return ok
+}
+
+// freeDialer returns a line other than except that can place a call now, or nil.
+func (b *Board) freeDialer(except *lineState) *lineState {
+	b.mu.Lock()
+	var lines []*lineState
+	for _, l := range b.lines {
+		if l != except {
+			lines = append(lines, l)
+		}
+	}
+	b.mu.Unlock()
+	slices.SortFunc(lines, func(x, y *lineState) int { return strings.Compare(x.line.ID(), y.line.ID()) })
+	for _, l := range lines {
+		if _, ok := l.line.(hw.Dialer); !ok {
+			continue
+		}
+		if _, busy := l.outgoing(); !busy && !b.hasCall(l) && b.LineState(l.line.ID()) == "ready" {
+			return l
+		}
+	}
+	return nil
+}
+
+// enqueue puts a caller at the end of the queue for a person.
+func (b *Board) enqueue(c *call) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !slices.Contains(b.queue, c) {
+		b.queue = append(b.queue, c)
+	}
+}
+
+// dequeue takes a caller out of the queue.
+func (b *Board) dequeue(c *call) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if i := slices.Index(b.queue, c); i >= 0 {
+		b.queue = slices.Delete(b.queue, i, i+1)
+	}
+}
+
+// position is a caller's place in the queue, from 1; 0 when not queued.
+func (b *Board) position(c *call) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Index(b.queue, c) + 1
+}
+
+// Queued is how many callers wait for a person now.
+func (b *Board) Queued() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}
+
+// setTalking marks a person as on a call (or free again).
+func (b *Board) setTalking(name string, on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if on {
+		b.talking[name]++
+	} else if b.talking[name]--; b.talking[name] <= 0 {
+		delete(b.talking, name)
+	}
+}
+
+// notTalking keeps the persons who are not on a call now.
+func (b *Board) notTalking(persons []Person) []Person {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := persons[:0:0]
+	for _, p := range persons {
+		if b.talking[p.Name] == 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Talking lists the people on a call now.
+func (b *Board) Talking() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for n := range b.talking {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
 }
