@@ -33,6 +33,7 @@ import (
 	"hotline/voice"
 	"hotline/voice/dtmf"
 	"hotline/voice/internal/testcorpus"
+	"hotline/voice/prompts"
 	"hotline/voice/tone"
 	"hotline/voice/wav"
 )
@@ -263,6 +264,18 @@ func corpus() ([]condition, error) {
 	}
 	add("talk-down: speech 12 dB below the keys", either, talkDown, want.String())
 
+	played, err := promptAudio()
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range []struct {
+		lossDB, keyDB float64
+		on            time.Duration
+	}{{6, -16, 50 * time.Millisecond}, {10, -16, 50 * time.Millisecond}, {20, -25, 70 * time.Millisecond}} {
+		s, want := bargeIn(played, e.lossDB, e.keyDB, e.on, uint64(i))
+		add(fmt.Sprintf("barge-in: %v keys at %g dBm0 over prompt echo %g dB down", e.on, e.keyDB, e.lossDB), either, s, want)
+	}
+
 	add(fmt.Sprintf("talk-off: %.1f min of speech and music", float64(len(speech))/voice.Rate/60), mustReject, speech, "")
 	loud := make([]int16, len(speech))
 	for i, v := range speech {
@@ -270,6 +283,57 @@ func corpus() ([]condition, error) {
 	}
 	add("talk-off: the same +12 dB, mu-law", either, g711(loud, voice.ULawEncode, voice.ULawDecode), "")
 	return cs, nil
+}
+
+// promptAudio returns every default prompt of every language, one after the other with 300 ms
+// between: what the box plays while it listens for keys.
+func promptAudio() ([]int16, error) {
+	var all []int16
+	for _, lang := range prompts.Languages() {
+		for _, name := range prompts.Names() {
+			s, err := prompts.Load(lang, name)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, s...)
+			all = append(all, tone.Silence(300*time.Millisecond)...)
+		}
+	}
+	return all, nil
+}
+
+// bargeIn returns keys pressed over the echo of played, and the keys: the echo lossDB down and
+// 32 ms late with a second reflection 6 dB weaker 12 ms after it, line noise at -65 dBm0, a key
+// every 330 ms, all through mu-law.
+func bargeIn(played []int16, lossDB, keyDB float64, on time.Duration, seed uint64) ([]int16, string) {
+	g := math.Pow(10, -lossDB/20)
+	d1 := tone.Samples(32 * time.Millisecond)
+	d2 := d1 + tone.Samples(12*time.Millisecond)
+	rng := rand.New(rand.NewPCG(seed, 9))
+	noise := tone.Amplitude(-65) / math.Sqrt2
+	x := make([]float64, len(played)+d2)
+	for i, v := range played {
+		x[i+d1] += g * float64(v)
+		x[i+d2] += g / 2 * float64(v)
+	}
+	for i := range x {
+		x[i] += rng.NormFloat64() * noise
+	}
+	var want strings.Builder
+	step := tone.Samples(330 * time.Millisecond)
+	for at, i := step/3, 0; at+2*step <= len(x); at, i = at+step, i+1 {
+		k := keys[i%len(keys)]
+		low, high, _ := tone.DTMFFreqs(k)
+		for j, v := range tone.Dual(low, high, on, keyDB, keyDB) {
+			x[at+j] += float64(v)
+		}
+		want.WriteByte(k)
+	}
+	s := make([]int16, len(x))
+	for i, v := range x {
+		s[i] = clip(v)
+	}
+	return g711(s, voice.ULawEncode, voice.ULawDecode), want.String()
 }
 
 // score aligns the keys heard with the keys sent (longest common subsequence).

@@ -4,9 +4,9 @@
 //
 // # How it listens
 //
-// Eight Goertzel filters measure the DTMF frequencies over sub-blocks of 10 samples (1.25 ms).
-// Their complex outputs, brought to one phase reference, add up to the spectrum of a 160-sample
-// (20 ms) Hann window that slides on by 2.5 ms, across frame boundaries. The Hann window keeps a
+// A DFT at the eight DTMF frequencies measures each sub-block of 10 samples (1.25 ms). Its complex
+// outputs, brought to one phase reference, add up to the spectrum of a 160-sample (20 ms) Hann
+// window that slides on by 2.5 ms, across frame boundaries. The Hann window keeps a
 // loud tone out of the other filters (its sidelobes are 50 dB down where a plain 100-sample
 // block leaks at -20 dB), so twist and neighbour checks measure what they mean. A window holds a
 // key (a "valid signal condition") when:
@@ -19,13 +19,14 @@
 //     (Q.24 asks for 8 and 4 dB), 3 dB more for a key already under way, whose tones a codec
 //     such as GSM may tilt as it goes;
 //   - every other row and column filter is at least 7 dB below the tone of its group;
-//   - the two tones carry at least 75 % of the window's energy, which speech, noise, and windows
+//   - the two tones carry at least 75 % of the window's energy (70 % for the key under way,
+//     which speech or the echo of a prompt may partly cover), which speech, noise, and windows
 //     only partly covered by a tone fail.
 //
 // A key is reported once 10 windows have held it (with gaps of at most 4 windows between them,
 // so speech over a key does not break it): tones of 33 ms and longer are always heard, 27 ms
 // and shorter never (Q.24: 40 ms must, 23 ms must not). A key ends after 10 windows without it:
-// dropouts of up to 15 ms are bridged, a pause of 18 ms or more lets the same key follow
+// dropouts of up to 15 ms are bridged, a pause of 20 ms or more lets the same key follow
 // (Q.24: bridge 10 ms, split at 40 ms).
 //
 // Talk-off on real speech and music (the Asterisk prompts in English and Russian and its music on
@@ -47,7 +48,7 @@ import (
 )
 
 const (
-	subBlock       = 10                      // samples per Goertzel sub-block (1.25 ms)
+	subBlock       = 10                      // samples per sub-block (1.25 ms)
 	windowBlocks   = 16                      // sub-blocks per analysis window
 	window         = subBlock * windowBlocks // 160 samples, 20 ms: 50 Hz bins
 	hopBlocks      = 2                       // sub-blocks per decision: one every 2.5 ms
@@ -64,8 +65,11 @@ const (
 	holdTwistDB = 3
 	// peakRatioDB is how far the best row (column) must stand above every other row (column).
 	peakRatioDB = 7
-	// minToneShare is the least share of the window's energy that the two tones must carry.
-	minToneShare = 0.75
+	// minToneShare is the least share of the window's energy that the two tones must carry;
+	// holdToneShare is that share for a window of the key under way, which speech or the
+	// echo of a prompt may partly cover.
+	minToneShare  = 0.75
+	holdToneShare = 0.7
 	// maxFreqError is the largest frequency error accepted, as a fraction of the nominal
 	// frequency.
 	maxFreqError = 0.02
@@ -81,6 +85,8 @@ const (
 	// resumBlocks is how often the sliding window sums are recomputed from the ring, so that
 	// rounding cannot pile up over a long call.
 	resumBlocks = 1 << 12
+	// phasePeriod is how many sub-blocks the phase references take to repeat: one second.
+	phasePeriod = voice.Rate / subBlock
 )
 
 // Keys is every key the receiver knows, in keypad order.
@@ -95,25 +101,32 @@ var (
 		{'7', '8', '9', 'C'},
 		{'*', '0', '#', 'D'},
 	}
-	coef    [8]float64 // 2 cos w: the Goertzel recurrence
-	cosW    [8]float64 // cos w, sin w: to turn the last two states into the complex output
-	sinW    [8]float64
-	stepRe  [8]float64 // e^{-i w subBlock}: advances the phase reference by one sub-block
-	stepIm  [8]float64
-	startRe [8]float64 // e^{-i w (subBlock-1)}: phase reference of the first sub-block
-	startIm [8]float64
+	// dftCos[k][n] and dftSin[k][n] are cos and sin of w (subBlock-1-2n)/2 at frequency k, for
+	// the first half of a sub-block: the DFT of a sub-block, folded about its middle.
+	dftCos, dftSin [8][subBlock / 2]float64
+
+	// phases[n] puts the spectrum of sub-block n (counted from the start of the call, modulo
+	// phasePeriod) on the common phase reference: e^{-i w (subBlock n + (subBlock-1)/2)}, the
+	// phase of its middle. Every DTMF frequency is a whole number of Hz, so w subBlock
+	// phasePeriod is a whole number of turns and the table repeats exactly: nothing drifts
+	// over a long call.
+	phases [phasePeriod]phaseRow
 
 	// The window is a Hann window in 16 steps, constant over each sub-block:
 	// w_j = 0.5 - 0.5 cos(theta (j + 1/2)), theta = 2 pi / 16, j = 0 for the oldest sub-block.
-	// Its weighted sums slide by one sub-block in O(1): with B+- = sum e^{+-i theta j} Z_j,
-	// sum w_j Z_j = A/2 - (e^{i theta/2} B+ + e^{-i theta/2} B-)/4, and shifting j by one
-	// multiplies B+- by e^{-+i theta}. The steps' grating lobes fall on the nulls of the
-	// 10-sample sub-blocks, at multiples of 800 Hz.
-	theta          = 2 * math.Pi / windowBlocks
-	rotRe, rotIm   = math.Cos(theta), math.Sin(theta)         // e^{i theta}
-	rot2Re, rot2Im = math.Cos(2 * theta), math.Sin(2 * theta) // e^{2 i theta}
-	halfRe, halfIm = math.Cos(theta / 2), math.Sin(theta / 2) // e^{i theta/2}
-	weight         [windowBlocks]float64
+	// With A = sum Z_n, C = sum cos(theta n) Z_n and S = sum sin(theta n) Z_n over the
+	// window's sub-blocks n (counted modulo 16, so that each keeps its factors as the window
+	// slides on) and n0 the oldest one, sum w_j Z_j = A/2 - (cos(phi) C - sin(phi) S)/2,
+	// phi = theta (1/2 - n0): each sub-block costs four multiplications per frequency. The
+	// steps' grating lobes fall on the nulls of the 10-sample sub-blocks, at multiples of 800 Hz.
+	theta      = 2 * math.Pi / windowBlocks
+	turnRe     [windowBlocks]float64 // e^{i theta n}
+	turnIm     [windowBlocks]float64
+	turn2Re    [windowBlocks]float64 // e^{2 i theta n}
+	turn2Im    [windowBlocks]float64
+	uRe, uIm   [windowBlocks]float64 // e^{i phi} for each oldest sub-block n0
+	u2Re, u2Im [windowBlocks]float64 // e^{2 i phi}
+	weight     [windowBlocks]float64
 	// toneScale turns |X|^2 of a window into the energy of the tone that made it, to compare
 	// with the window's weighted energy: a sine filling the window gives |X|^2 = A^2 S1^2 / 4
 	// and a weighted energy of A^2 S2 / 2, with S1 = sum of w[n], S2 = sum of w[n]^2.
@@ -123,8 +136,12 @@ var (
 	hzPerRadian = voice.Rate / (2 * math.Pi * hopBlocks * subBlock)
 	// gainAt[d] is the window's power gain for a tone d Hz off a filter's frequency: the loss
 	// that the receiver undoes once it knows the error, so that twist and energy share are
-	// measured on the tone's true power.
-	gainAt [lossTableHz + 2]float64
+	// measured on the tone's true power. minGain is the least of them: no correction divides
+	// by less.
+	gainAt  [lossTableHz + 2]float64
+	minGain float64
+	// maxTurnTan[k] is the tangent of the largest phase turn per decision accepted at frequency k.
+	maxTurnTan [8]float64
 
 	// Thresholds on |X|^2 of a window, and their ratios as power factors.
 	floorPower   float64
@@ -134,21 +151,38 @@ var (
 	peakRatio    = math.Pow(10, peakRatioDB/10.0)
 )
 
+// phaseRow is one sub-block's phase reference, per frequency.
+type phaseRow struct {
+	re, im [8]float64
+}
+
 func init() {
 	for k, f := range freqs {
 		w := 2 * math.Pi * f / voice.Rate
-		coef[k] = 2 * math.Cos(w)
-		cosW[k], sinW[k] = math.Cos(w), math.Sin(w)
-		stepRe[k], stepIm[k] = math.Cos(w*subBlock), -math.Sin(w*subBlock)
-		startRe[k], startIm[k] = math.Cos(w*(subBlock-1)), -math.Sin(w*(subBlock-1))
+		maxTurnTan[k] = math.Tan(maxFreqError * f / hzPerRadian)
+		for n := range subBlock / 2 {
+			dftSin[k][n], dftCos[k][n] = math.Sincos(w * float64(subBlock-1-2*n) / 2)
+		}
+		for n := range phasePeriod {
+			// The angle in whole turns of 1/(2 Rate), exact in integers:
+			// w (subBlock n + (subBlock-1)/2) = 2 pi (f (2 subBlock n + subBlock - 1) mod 2 Rate) / (2 Rate).
+			m := int(f) * (2*subBlock*n + subBlock - 1) % (2 * voice.Rate)
+			s, c := math.Sincos(math.Pi * float64(m) / voice.Rate)
+			phases[n].re[k], phases[n].im[k] = c, -s
+		}
 	}
 	var s1, s2 float64
 	for j := range weight {
 		weight[j] = 0.5 - 0.5*math.Cos(theta*(float64(j)+0.5))
 		s1 += subBlock * weight[j]
 		s2 += subBlock * weight[j] * weight[j]
+		turnIm[j], turnRe[j] = math.Sincos(theta * float64(j))
+		turn2Im[j], turn2Re[j] = math.Sincos(2 * theta * float64(j))
+		uIm[j], uRe[j] = math.Sincos(theta * (0.5 - float64(j)))
+		u2Im[j], u2Re[j] = math.Sincos(2 * theta * (0.5 - float64(j)))
 	}
 	toneScale = 2 * s2 / (s1 * s1)
+	minGain = 1
 	for d := range gainAt {
 		var re, im float64
 		for n := range window {
@@ -157,6 +191,7 @@ func init() {
 			im += weight[n/subBlock] * math.Sin(ph)
 		}
 		gainAt[d] = (re*re + im*im) / (s1 * s1)
+		minGain = min(minGain, gainAt[d])
 	}
 	// The floor is in the dBm0 scale of voice/tone: 0 dBm0 peaks 3.17 dB below full scale.
 	a := 32767 * math.Pow(10, (floorDBm0-3.17)/20)
@@ -166,19 +201,20 @@ func init() {
 // Receiver is a DTMF receiver for one direction of one call. It is not safe for concurrent use;
 // its zero value is not ready, use NewReceiver.
 type Receiver struct {
-	// The ring of the last windowBlocks sub-blocks, oldest at slot: per frequency the complex
-	// spectrum on a common phase reference, and the energy. It starts as silence.
+	// The ring of the last windowBlocks sub-blocks, sub-block n at slot n mod windowBlocks
+	// (the oldest at slot): per frequency the complex spectrum on the common phase reference,
+	// and the energy. It starts as silence.
 	zr, zi [windowBlocks][8]float64
 	energy [windowBlocks]float64
 	slot   int
+	phase  int // sub-block count modulo phasePeriod
 	blocks uint32
 
-	// Sliding sums over the ring (see theta): A, B+ and B- per frequency; for the energy, its
-	// sum and its sums weighted by e^{i theta j} and e^{2 i theta j}.
-	aRe, aIm, bpRe, bpIm, bmRe, bmIm [8]float64
-	e0, c1Re, c1Im, c2Re, c2Im       float64
+	// Sliding sums over the ring (see theta): A, C and S per frequency; for the energy, its
+	// sum and its sums weighted by e^{i theta n} and e^{2 i theta n}.
+	aRe, aIm, cRe, cIm, sRe, sIm [8]float64
+	e0, q1Re, q1Im, q2Re, q2Im   float64
 
-	refRe, refIm   [8]float64 // phase reference of the next sub-block
 	prevRe, prevIm [8]float64 // window spectrum at the last decision
 
 	cand byte // key of the last windows (0: none)
@@ -198,141 +234,152 @@ func NewReceiver() *Receiver {
 // Reset forgets all audio heard, as at the start of a call.
 func (r *Receiver) Reset() {
 	*r = Receiver{}
-	r.refRe, r.refIm = startRe, startIm
 }
 
 // Process takes the next 20 ms frame and returns a key when a press starts in it. A key held down
 // is reported once; at most one key is reported per frame.
 func (r *Receiver) Process(f *voice.Frame) (key byte, ok bool) {
-	for b := range blocksPerFrame {
-		r.subBlock((*[subBlock]int16)(f[b*subBlock:]))
-		if r.blocks%hopBlocks != 0 {
-			continue
-		}
-		if k := r.decide(r.detect()); k != 0 && !ok {
+	for b := 0; b < blocksPerFrame; b += hopBlocks {
+		if k := r.decide(r.hop((*[hopBlocks * subBlock]int16)(f[b*subBlock:]))); k != 0 && !ok {
 			key, ok = k, true
 		}
 	}
 	return key, ok
 }
 
-// subBlock runs the eight Goertzel filters over one sub-block, turns their outputs to the common
-// phase reference, and slides the window on by one sub-block.
+// blockDFT returns the spectrum of one sub-block at the eight frequencies, on the phase of its
+// middle, and its energy. With p_n = x_n + x_{9-n} and m_n = x_n - x_{9-n},
+// e^{i w 4.5} sum x_n e^{-i w n} = sum p_n cos(w (4.5-n)) + i sum m_n sin(w (4.5-n)): fewer
+// operations than eight Goertzel filters, and no chain from one sample to the next.
 //
-// subBlock and detect, the arithmetic of the receiver, are not instrumented by the race detector,
+//go:norace
+func blockDFT(x *[subBlock]int16, yr, yi *[8]float64) float64 {
+	// The folding and the energy in integers, exact, beside the floating-point work.
+	ip0, im0 := int(x[0])+int(x[9]), int(x[0])-int(x[9])
+	ip1, im1 := int(x[1])+int(x[8]), int(x[1])-int(x[8])
+	ip2, im2 := int(x[2])+int(x[7]), int(x[2])-int(x[7])
+	ip3, im3 := int(x[3])+int(x[6]), int(x[3])-int(x[6])
+	ip4, im4 := int(x[4])+int(x[5]), int(x[4])-int(x[5])
+	e := ip0*ip0 + im0*im0 + ip1*ip1 + im1*im1 + ip2*ip2 + im2*im2 + ip3*ip3 + im3*im3 + ip4*ip4 + im4*im4
+	p0, m0 := float64(ip0), float64(im0)
+	p1, m1 := float64(ip1), float64(im1)
+	p2, m2 := float64(ip2), float64(im2)
+	p3, m3 := float64(ip3), float64(im3)
+	p4, m4 := float64(ip4), float64(im4)
+	for k := range 8 {
+		c, s := &dftCos[k], &dftSin[k]
+		yr[k] = p0*c[0] + p1*c[1] + p2*c[2] + p3*c[3] + p4*c[4]
+		yi[k] = m0*s[0] + m1*s[1] + m2*s[2] + m3*s[3] + m4*s[4]
+	}
+	return 0.5 * float64(e)
+}
+
+// hop takes the next two sub-blocks: it measures them, puts them on the common phase reference,
+// slides the window on by both, and returns the key the new window holds, or 0.
+//
+// hop and classify, the arithmetic of the receiver, are not instrumented by the race detector,
 // which would make them 20 times slower and the talk-off tests too slow to run under -race. They
 // touch only the receiver's own state, which one goroutine owns; decide, called on every window,
 // stays instrumented, so a receiver shared by two goroutines is still reported.
 //
 //go:norace
-func (r *Receiver) subBlock(x *[subBlock]int16) {
-	// The filters, unrolled so that their states stay in registers.
-	c0, c1, c2, c3, c4, c5, c6, c7 := coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6], coef[7]
-	var a0, a1, a2, a3, a4, a5, a6, a7 float64 // s[n-1]
-	var b0, b1, b2, b3, b4, b5, b6, b7 float64 // s[n-2]
-	var e float64
-	for _, v := range x {
-		fv := float64(v)
-		e += fv * fv
-		a0, b0 = fv+c0*a0-b0, a0
-		a1, b1 = fv+c1*a1-b1, a1
-		a2, b2 = fv+c2*a2-b2, a2
-		a3, b3 = fv+c3*a3-b3, a3
-		a4, b4 = fv+c4*a4-b4, a4
-		a5, b5 = fv+c5*a5-b5, a5
-		a6, b6 = fv+c6*a6-b6, a6
-		a7, b7 = fv+c7*a7-b7, a7
-	}
-	s1 := [8]float64{a0, a1, a2, a3, a4, a5, a6, a7}
-	s2 := [8]float64{b0, b1, b2, b3, b4, b5, b6, b7}
+func (r *Receiver) hop(x *[hopBlocks * subBlock]int16) byte {
+	var ar, ai, br, bi [8]float64
+	ea := blockDFT((*[subBlock]int16)(x[:subBlock]), &ar, &ai)
+	eb := blockDFT((*[subBlock]int16)(x[subBlock:]), &br, &bi)
 
-	slot := r.slot
-	old := r.energy[slot]
-	r.energy[slot] = e
-	d := e - old
-	r.e0 += d
-	r.c1Re, r.c1Im = (r.c1Re+d)*rotRe+r.c1Im*rotIm, r.c1Im*rotRe-(r.c1Re+d)*rotIm
-	r.c2Re, r.c2Im = (r.c2Re+d)*rot2Re+r.c2Im*rot2Im, r.c2Im*rot2Re-(r.c2Re+d)*rot2Im
+	// Sub-blocks n and n+1 of the ring; a hop starts on an even slot and an even phase.
+	n := r.slot & (windowBlocks - 2)
+	m := n + 1
+	ta, sa, tb, sb := turnRe[n], turnIm[n], turnRe[m], turnIm[m]
+	da, db := ea-r.energy[n], eb-r.energy[m]
+	r.energy[n], r.energy[m] = ea, eb
+	r.e0 += da + db
+	r.q1Re += da*ta + db*tb
+	r.q1Im += da*sa + db*sb
+	r.q2Re += da*turn2Re[n] + db*turn2Re[m]
+	r.q2Im += da*turn2Im[n] + db*turn2Im[m]
+
+	// The oldest sub-block of the new window, and the window's spectrum:
+	// X = A/2 - (cos(phi) C - sin(phi) S)/2.
+	n0 := (n + 2) & (windowBlocks - 1)
+	ur, ui := uRe[n0], uIm[n0]
+	pa, pb := &phases[r.phase&^1], &phases[r.phase|1]
+	za, zb := &r.zr[n], &r.zr[m]
+	wa, wb := &r.zi[n], &r.zi[m]
+	var sr, si [8]float64
 	for k := range 8 {
-		// X = e^{-i w (M-1)} (s1 - e^{-i w} s2) is the DFT of the sub-block at w; the reference
-		// folds in the sub-block's start time, so consecutive sub-blocks add up coherently.
-		yr := s1[k] - cosW[k]*s2[k]
-		yi := sinW[k] * s2[k]
-		rr, ri := r.refRe[k], r.refIm[k]
-		zr, zi := yr*rr-yi*ri, yr*ri+yi*rr
-		r.refRe[k], r.refIm[k] = rr*stepRe[k]-ri*stepIm[k], rr*stepIm[k]+ri*stepRe[k]
-
-		dr, di := zr-r.zr[slot][k], zi-r.zi[slot][k]
-		r.zr[slot][k], r.zi[slot][k] = zr, zi
-		r.aRe[k] += dr
-		r.aIm[k] += di
-		// B+ = e^{-i theta} (B+ + d), B- = e^{i theta} (B- + d)
-		pr, pi := r.bpRe[k]+dr, r.bpIm[k]+di
-		r.bpRe[k], r.bpIm[k] = pr*rotRe+pi*rotIm, pi*rotRe-pr*rotIm
-		mr, mi := r.bmRe[k]+dr, r.bmIm[k]+di
-		r.bmRe[k], r.bmIm[k] = mr*rotRe-mi*rotIm, mi*rotRe+mr*rotIm
+		var d1r, d1i, d2r, d2i float64
+		{
+			vr := ar[k]*pa.re[k] - ai[k]*pa.im[k]
+			vi := ar[k]*pa.im[k] + ai[k]*pa.re[k]
+			d1r, d1i = vr-za[k], vi-wa[k]
+			za[k], wa[k] = vr, vi
+		}
+		{
+			vr := br[k]*pb.re[k] - bi[k]*pb.im[k]
+			vi := br[k]*pb.im[k] + bi[k]*pb.re[k]
+			d2r, d2i = vr-zb[k], vi-wb[k]
+			zb[k], wb[k] = vr, vi
+		}
+		aRe := r.aRe[k] + d1r + d2r
+		aIm := r.aIm[k] + d1i + d2i
+		cRe := r.cRe[k] + d1r*ta + d2r*tb
+		cIm := r.cIm[k] + d1i*ta + d2i*tb
+		sRe := r.sRe[k] + d1r*sa + d2r*sb
+		sIm := r.sIm[k] + d1i*sa + d2i*sb
+		r.aRe[k], r.aIm[k], r.cRe[k], r.cIm[k], r.sRe[k], r.sIm[k] = aRe, aIm, cRe, cIm, sRe, sIm
+		sr[k] = 0.5 * (aRe - ur*cRe + ui*sRe)
+		si[k] = 0.5 * (aIm - ur*cIm + ui*sIm)
 	}
-	r.slot = (slot + 1) % windowBlocks
-	r.blocks++
+	// Weighted energy: w_j^2 = 3/8 - cos(a)/2 + cos(2 a)/8, a = theta (j + 1/2); the sums of
+	// e^{i theta n} and e^{2 i theta n} times the energy, turned by phi and 2 phi.
+	energy := 0.375*r.e0 - 0.5*(ur*r.q1Re-ui*r.q1Im) + 0.125*(u2Re[n0]*r.q2Re-u2Im[n0]*r.q2Im)
+
+	r.slot = n0
+	r.phase += hopBlocks
+	if r.phase == phasePeriod {
+		r.phase = 0
+	}
+	r.blocks += hopBlocks
 	if r.blocks%resumBlocks == 0 {
 		r.resum()
 	}
+	key := r.classify(&sr, &si, energy)
+	r.prevRe, r.prevIm = sr, si
+	return key
 }
 
-// resum recomputes the sliding sums from the ring and puts the phase references back on the
-// unit circle.
+// resum recomputes the sliding sums from the ring, so that rounding cannot pile up over a long
+// call.
 func (r *Receiver) resum() {
-	r.aRe, r.aIm, r.bpRe, r.bpIm, r.bmRe, r.bmIm = [8]float64{}, [8]float64{}, [8]float64{}, [8]float64{}, [8]float64{}, [8]float64{}
-	r.e0, r.c1Re, r.c1Im, r.c2Re, r.c2Im = 0, 0, 0, 0, 0
-	for j := range windowBlocks {
-		b := (r.slot + j) % windowBlocks
-		c, s := math.Cos(theta*float64(j)), math.Sin(theta*float64(j))
-		c2, s2 := math.Cos(2*theta*float64(j)), math.Sin(2*theta*float64(j))
-		e := r.energy[b]
+	r.aRe, r.aIm, r.cRe, r.cIm, r.sRe, r.sIm = [8]float64{}, [8]float64{}, [8]float64{}, [8]float64{}, [8]float64{}, [8]float64{}
+	r.e0, r.q1Re, r.q1Im, r.q2Re, r.q2Im = 0, 0, 0, 0, 0
+	for n := range windowBlocks {
+		c, s := turnRe[n], turnIm[n]
+		e := r.energy[n]
 		r.e0 += e
-		r.c1Re, r.c1Im = r.c1Re+c*e, r.c1Im+s*e
-		r.c2Re, r.c2Im = r.c2Re+c2*e, r.c2Im+s2*e
+		r.q1Re, r.q1Im = r.q1Re+c*e, r.q1Im+s*e
+		r.q2Re, r.q2Im = r.q2Re+turn2Re[n]*e, r.q2Im+turn2Im[n]*e
 		for k := range 8 {
-			zr, zi := r.zr[b][k], r.zi[b][k]
+			zr, zi := r.zr[n][k], r.zi[n][k]
 			r.aRe[k] += zr
 			r.aIm[k] += zi
-			r.bpRe[k] += c*zr - s*zi
-			r.bpIm[k] += c*zi + s*zr
-			r.bmRe[k] += c*zr + s*zi
-			r.bmIm[k] += c*zi - s*zr
+			r.cRe[k] += c * zr
+			r.cIm[k] += c * zi
+			r.sRe[k] += s * zr
+			r.sIm[k] += s * zi
 		}
-	}
-	for k := range 8 {
-		n := math.Hypot(r.refRe[k], r.refIm[k])
-		r.refRe[k] /= n
-		r.refIm[k] /= n
 	}
 }
 
-// detect returns the key the current window holds, or 0. A window that holds the key under way
-// (the candidate or the key pressed) may show holdTwistDB more twist. It is not instrumented by the race
-// detector (see subBlock).
+// classify returns the key that a window of spectrum (sr, si) and weighted energy energy holds,
+// or 0. A window that holds the key under way (the candidate or the key pressed) may show
+// holdTwistDB more twist. The checks that need no frequency error come first, on bounds of the
+// corrected powers, so that most windows are turned down before any arctangent.
 //
 //go:norace
-func (r *Receiver) detect() byte {
-	// The window's spectrum: X = A/2 - (e^{i theta/2} B+ + e^{-i theta/2} B-)/4.
-	var sr, si [8]float64
-	for k := range 8 {
-		br := halfRe*(r.bpRe[k]+r.bmRe[k]) - halfIm*(r.bpIm[k]-r.bmIm[k])
-		bi := halfRe*(r.bpIm[k]+r.bmIm[k]) + halfIm*(r.bpRe[k]-r.bmRe[k])
-		sr[k] = 0.5*r.aRe[k] - 0.25*br
-		si[k] = 0.5*r.aIm[k] - 0.25*bi
-	}
-	// The phase turn since the last decision, X * conj(Xprev), gives each tone's frequency error.
-	var tr, ti [8]float64
-	for k := range 8 {
-		tr[k] = sr[k]*r.prevRe[k] + si[k]*r.prevIm[k]
-		ti[k] = si[k]*r.prevRe[k] - sr[k]*r.prevIm[k]
-	}
-	r.prevRe, r.prevIm = sr, si
-
-	// Weighted energy: w_j^2 = 3/8 - cos(phi)/2 + cos(2 phi)/8, phi = theta (j + 1/2).
-	energy := 0.375*r.e0 - 0.5*(halfRe*r.c1Re-halfIm*r.c1Im) + 0.125*(rotRe*r.c2Re-rotIm*r.c2Im)
+func (r *Receiver) classify(sr, si *[8]float64, energy float64) byte {
 	// Two tones at the floor carry at least this much energy.
 	if energy < 2*floorPower*toneScale {
 		return 0
@@ -354,19 +401,32 @@ func (r *Receiver) detect() byte {
 	if pr < floorPower || pc < floorPower {
 		return 0
 	}
-	// Frequency: each tone's phase turn since the last decision; then undo the window's loss
-	// for that error.
-	pr, ok := trueTonePower(pr, tr[row], ti[row], freqs[row])
+	nt, rt, share := normalTwist, reverseTwist, minToneShare
+	key := keyAt[row][col-4]
+	if key == r.cand || key == r.cur {
+		nt, rt, share = nt*holdTwist, rt*holdTwist, holdToneShare
+	}
+	// The corrected powers lie between pr and pr/minGain (pc and pc/minGain).
+	if (pr+pc)*toneScale < minGain*share*energy || pr*minGain > pc*nt || pc*minGain > pr*rt {
+		return 0
+	}
+	for k := range 4 {
+		if k != row && p[k]*peakRatio*minGain > pr {
+			return 0
+		}
+		if k+4 != col && p[k+4]*peakRatio*minGain > pc {
+			return 0
+		}
+	}
+	// Frequency: each tone's phase turn since the last decision, X * conj(Xprev); then undo the
+	// window's loss for that error.
+	pr, ok := trueTonePower(pr, sr[row]*r.prevRe[row]+si[row]*r.prevIm[row], si[row]*r.prevRe[row]-sr[row]*r.prevIm[row], row)
 	if !ok {
 		return 0
 	}
-	pc, ok = trueTonePower(pc, tr[col], ti[col], freqs[col])
+	pc, ok = trueTonePower(pc, sr[col]*r.prevRe[col]+si[col]*r.prevIm[col], si[col]*r.prevRe[col]-sr[col]*r.prevIm[col], col)
 	if !ok {
 		return 0
-	}
-	nt, rt := normalTwist, reverseTwist
-	if k := keyAt[row][col-4]; k == r.cand || k == r.cur {
-		nt, rt = nt*holdTwist, rt*holdTwist
 	}
 	if pr > pc*nt || pc > pr*rt {
 		return 0
@@ -379,23 +439,26 @@ func (r *Receiver) detect() byte {
 			return 0
 		}
 	}
-	if (pr+pc)*toneScale < minToneShare*energy {
+	if (pr+pc)*toneScale < share*energy {
 		return 0
 	}
-	return keyAt[row][col-4]
+	return key
 }
 
-// trueTonePower checks the frequency error of a tone measured as power p at nominal frequency f,
+// trueTonePower checks the frequency error of a tone measured as power p at frequency k,
 // whose phase turned by the angle of (tr, ti) since the last decision, and returns its power
 // corrected for the window's loss at that error.
-func trueTonePower(p, tr, ti, f float64) (float64, bool) {
+func trueTonePower(p, tr, ti float64, k int) (float64, bool) {
 	if tr <= 0 {
 		return 0, false // more than a quarter turn: far off, or not the tone seen before
 	}
-	df := math.Abs(math.Atan2(ti, tr)) * hzPerRadian
-	if df > maxFreqError*f {
+	// The turn is at most a quarter: its tangent tells whether the error is too large, before
+	// any arctangent.
+	t := math.Abs(ti) / tr
+	if t > maxTurnTan[k&7] {
 		return 0, false
 	}
+	df := math.Atan(t) * hzPerRadian
 	d := int(df)
 	g := gainAt[d] + (df-float64(d))*(gainAt[d+1]-gainAt[d])
 	return p / g, true
