@@ -28,6 +28,7 @@ import (
 // box is a hotline started in-process with `hotline run --sim 2`, as `make run` starts it.
 type box struct {
 	url  string
+	sip  string // where SIP phones register
 	data string
 	stop func()
 }
@@ -64,6 +65,9 @@ func startBox(t *testing.T) *box {
 		printed = append(printed, sc.Text())
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			b.url = m[1]
+		}
+		if a, ok := strings.CutPrefix(sc.Text(), "SIP phones register at: "); ok {
+			b.sip = a
 		}
 		if strings.HasPrefix(sc.Text(), "Test call:") {
 			break
