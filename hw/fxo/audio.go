@@ -190,6 +190,20 @@ func (a *callAudio) put(data []byte) {
 	}
 }
 
+// discard drops the frames received and not read yet (the ringback heard while dialling) and
+// starts the underrun clock afresh; the consumer has not started reading.
+func (a *callAudio) discard() {
+	for {
+		select {
+		case i := <-a.ready:
+			a.free <- i
+		default:
+			a.due = time.Now().Add(firstUnderrun)
+			return
+		}
+	}
+}
+
 // silentFor is how long the caller has made no sound.
 func (a *callAudio) silentFor(now time.Time) time.Duration {
 	return now.Sub(time.Unix(0, a.lastVoice.Load()))

@@ -25,4 +25,9 @@
 // ([Options.SilenceTimeout]). Fax and data calling tones end the call with [CauseFax] or
 // [CauseData]. The line then leaves data mode (<DLE>^, then <DLE>! if the modem does not react)
 // and goes on hook (ATH0, else AT+VLS=0).
+//
+// Dial (hw.Dialer) goes off hook and dials (ATDT<number>;), starts full-duplex voice and, as an
+// analog line gives no answer signal, takes sound more than 2.5 s after the modem's last
+// ringback report (<DLE>r) as the answer; <DLE>b (busy or congestion tone) fails with
+// hw.ErrBusy.
 package fxo

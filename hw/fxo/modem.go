@@ -65,6 +65,8 @@ type Options struct {
 	SilenceTimeout time.Duration
 	// IgnoreModemSilence keeps the modem's <DLE>s (no voice energy) from ending the call.
 	IgnoreModemSilence bool
+	// DialTimeout bounds Dial from ATDT to the answer; 0 means 60 s.
+	DialTimeout time.Duration
 }
 
 type phase int
@@ -74,6 +76,7 @@ const (
 	ringing
 	answering
 	active
+	dialing // ATDT sent, the callee has not answered
 )
 
 // callState is the line's one call. Guarded by Modem.mu.
@@ -98,17 +101,18 @@ type Modem struct {
 	events chan hw.Event
 	wake   chan struct{}
 
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	queue   []hw.Event
-	call    callState
-	format  hw.AudioFormat
-	preCID  callerID // caller ID seen with no call ringing (before the first RING)
-	preAt   time.Time
-	preSet  bool
-	leaving sync.WaitGroup // hang-ups in progress
-	run     *runner
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	queue    []hw.Event
+	call     callState
+	format   hw.AudioFormat
+	preCID   callerID // caller ID seen with no call ringing (before the first RING)
+	preAt    time.Time
+	preSet   bool
+	leaving  sync.WaitGroup // hang-ups in progress
+	run      *runner
+	progress chan byte // line events for the Dial in progress
 }
 
 var _ hw.Line = (*Modem)(nil)
@@ -437,6 +441,21 @@ func (m *Modem) onCID(key, value string) {
 
 // handleDLE applies one event from the voice data stream.
 func (m *Modem) handleDLE(code byte) {
+	m.mu.Lock()
+	if m.call.phase == dialing {
+		switch code {
+		case 's', 'u', 'o', 'q', etx:
+			// Silence, buffer reports and the end of the last call's voice data (the loop
+			// may hand it over late) say nothing about the call being dialled.
+		default:
+			if !isDigit(code) {
+				m.dialProgressLocked(code)
+			}
+		}
+		m.mu.Unlock()
+		return
+	}
+	m.mu.Unlock()
 	if isDigit(code) {
 		m.mu.Lock()
 		if m.call.phase == active {

@@ -41,4 +41,11 @@
 // until the callee answers, is busy (hw.ErrBusy), does not answer or the call fails
 // (hw.ErrNoAnswer), or 60 s pass. An answered call is then like an answered incoming one: audio,
 // SendDigits (DTMF), Hangup, a Hangup event when the callee hangs up.
+//
+// # A hung modem
+//
+// Every line checks that its modem still answers (AT every 20 s, the options' Watchdog); two
+// checks in a row without an answer end Run with an error wrapping ErrStalled, a call in
+// progress ending as "modem lost". Bringing the modem back (reopening, AT+CFUN=1,1, a power
+// cycle) is hw/supervise's work.
 package gsm

@@ -20,6 +20,10 @@ const huaweiRingWait = time.Second
 type HuaweiOptions struct {
 	// Logger receives the line's log; nil discards.
 	Logger *slog.Logger
+	// Watchdog is how often the line checks that the modem still answers (AT); two checks in a
+	// row without an answer in time end Run with an error wrapping ErrStalled, so the caller
+	// can recover the modem. 0 means every 20 s; negative turns the check off.
+	Watchdog time.Duration
 	// ToneDetect sends AT^DDTMFCFG=0,1 and reports the modem's ^DDTMF digits as hw.Digit
 	// events. Without it, digits are left to in-band detection.
 	ToneDetect bool
@@ -57,6 +61,7 @@ var _ hw.Line = (*Huawei)(nil)
 func NewHuawei(id string, at, audio io.ReadWriter, opts HuaweiOptions) *Huawei {
 	h := &Huawei{opts: opts}
 	h.l = newLine(id, at, audio, opts.Logger, h, huaweiFamily, opts.PIN, opts.SMSStatusReports)
+	h.l.watchdog = opts.Watchdog
 	return h
 }
 

@@ -32,7 +32,18 @@ const (
 	eventBuffer = 16
 	// maxQueuedEvents caps events waiting for a consumer that stopped reading.
 	maxQueuedEvents = 1024
+	// defaultWatchdog is how often the modem is checked when the options say 0.
+	defaultWatchdog = 20 * time.Second
+	// watchdogTimeout is how long a check waits for OK; watchdogMisses checks in a row
+	// without one mean the modem hangs.
+	watchdogTimeout = 3 * time.Second
+	watchdogMisses  = 2
 )
+
+// ErrStalled is wrapped by Run's error when the modem stopped answering AT commands while
+// its port stayed open: the modem hangs and needs to be recovered (port reopened, AT+CFUN=1,1,
+// power cycle).
+var ErrStalled = errors.New("the modem stopped answering")
 
 // Hang-up causes reported in hw.Event.Cause.
 const (
@@ -112,6 +123,7 @@ type line struct {
 	d         dialect
 	events    chan hw.Event
 	wake      chan struct{} // capacity 1: the event queue grew
+	watchdog  time.Duration // set once, before Run
 
 	mu         sync.Mutex
 	started    bool
@@ -204,6 +216,7 @@ func (l *line) runLine(ctx context.Context) error {
 		chDone:   chDone,
 		chErr:    &chErr,
 		initRes:  make(chan initResult, 1),
+		stalled:  make(chan error, 1),
 		reinit:   make(chan struct{}, 1),
 		clccRes:  make(chan clccResult, 1),
 		askRes:   make(chan askResult, 1),
@@ -216,6 +229,7 @@ func (l *line) runLine(ctx context.Context) error {
 	r.wg.Go(r.initLoop)
 	r.wg.Go(func() { l.svc.poll(work) })
 	r.wg.Go(func() { l.svc.smsWorker(work) })
+	r.wg.Go(r.watchdogLoop)
 	err := r.loop()
 	stopWork()
 
@@ -326,6 +340,7 @@ type lineRunner struct {
 	chErr   *error          // its error, readable once chDone is closed
 	initRes chan initResult
 	reinit  chan struct{}
+	stalled chan error // the watchdog found the modem hanging
 
 	ringWait  *time.Timer // a RING waits for the caller's number
 	watch     *time.Timer // a ringing call went quiet
@@ -373,6 +388,8 @@ func (r *lineRunner) loop() error {
 			r.clccDone(res)
 		case res := <-r.askRes:
 			r.askDone(res)
+		case err := <-r.stalled:
+			return fmt.Errorf("gsm %s: %w: %w", l.id, ErrStalled, err)
 		case res := <-r.initRes:
 			if res.err == nil {
 				l.mu.Lock()
@@ -632,6 +649,11 @@ func (r *lineRunner) onCallEnd(idx int) {
 	}
 	if idx != 0 && c.idx != 0 && idx != c.idx {
 		l.log.Info("end of another call ignored", "idx", idx)
+		return
+	}
+	if c.outgoing && c.phase == dialing && c.idx == 0 && idx != 0 {
+		// No ^ORIG for this call yet: the end is the last call's, reported late.
+		l.log.Debug("end of an earlier call ignored", "idx", idx)
 		return
 	}
 	l.endCallLocked(l.remoteCauseLocked())
@@ -941,4 +963,49 @@ func (l *line) hangup(ctx context.Context) error {
 		l.log.Info("AT+CHUP refused; the call was probably gone", "err", err)
 	}
 	return nil
+}
+
+// watchdogLoop checks every l.watchdog that the modem answers AT, once it was initialised, and reports
+// on r.stalled when watchdogMisses checks in a row timed out.
+func (r *lineRunner) watchdogLoop() {
+	l := r.l
+	every := l.watchdog
+	if every == 0 {
+		every = defaultWatchdog
+	}
+	if every < 0 {
+		return
+	}
+	select {
+	case <-l.svc.inited:
+	case <-r.ctx.Done():
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	misses := 0
+	for {
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			return
+		}
+		_, err := l.ch.Command(r.ctx, "AT", watchdogTimeout)
+		switch {
+		case err == nil:
+			misses = 0
+			continue
+		case !errors.Is(err, modem.ErrTimeout):
+			continue // refused (still alive), or shutting down
+		}
+		misses++
+		l.log.Warn("modem did not answer the watchdog's AT", "misses", misses)
+		if misses >= watchdogMisses {
+			select {
+			case r.stalled <- err:
+			default:
+			}
+			return
+		}
+	}
 }

@@ -27,6 +27,12 @@ func (l *line) outgoingLocked(cc callInfo) {
 	if !c.outgoing || c.phase == idle || (c.idx != 0 && c.idx != cc.idx) {
 		return
 	}
+	if c.idx == 0 && (cc.stat == statReleased || cc.stat == statDisconnect) {
+		// A release before any report of this call is the last call's, late (the URCs that
+		// follow AT+CHUP): it must not end the call just dialled.
+		l.log.Debug("release of an earlier call ignored", "idx", cc.idx)
+		return
+	}
 	if c.idx == 0 {
 		c.idx = cc.idx
 	}

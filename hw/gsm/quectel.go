@@ -14,6 +14,10 @@ import (
 type QuectelOptions struct {
 	// Logger receives the line's log; nil discards.
 	Logger *slog.Logger
+	// Watchdog is how often the line checks that the modem still answers (AT); two checks in a
+	// row without an answer in time end Run with an error wrapping ErrStalled, so the caller
+	// can recover the modem. 0 means every 20 s; negative turns the check off.
+	Watchdog time.Duration
 	// ToneDetect sends AT+QTONEDET=1 and reports the modem's +QTONEDET digits as hw.Digit
 	// events. Without it, digits are left to in-band detection.
 	ToneDetect bool
@@ -47,6 +51,7 @@ var _ hw.Line = (*Quectel)(nil)
 func NewQuectel(id string, at io.ReadWriter, audio io.ReadWriter, opts QuectelOptions) *Quectel {
 	q := &Quectel{opts: opts}
 	q.line = newLine(id, at, audio, opts.Logger, q, quectelFamily, opts.PIN, opts.SMSStatusReports)
+	q.line.watchdog = opts.Watchdog
 	return q
 }
 

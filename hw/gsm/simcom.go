@@ -26,6 +26,10 @@ const (
 type SIMComOptions struct {
 	// Logger receives the line's log; nil discards.
 	Logger *slog.Logger
+	// Watchdog is how often the line checks that the modem still answers (AT); two checks in a
+	// row without an answer in time end Run with an error wrapping ErrStalled, so the caller
+	// can recover the modem. 0 means every 20 s; negative turns the check off.
+	Watchdog time.Duration
 	// ToneDetect sends AT+DDET=1 and reports the modem's +RXDTMF digits as hw.Digit events.
 	// Without it, digits are left to in-band detection.
 	ToneDetect bool
@@ -65,6 +69,7 @@ var _ hw.Line = (*SIM7600)(nil)
 func NewSIM7600(id string, at, audio io.ReadWriter, opts SIMComOptions) *SIM7600 {
 	s := &SIM7600{opts: opts}
 	s.l = newLine(id, at, audio, opts.Logger, s, simcomFamily, opts.PIN, opts.SMSStatusReports)
+	s.l.watchdog = opts.Watchdog
 	return s
 }
 

@@ -202,7 +202,7 @@ var cmeText = map[int]string{
 // ATH, ATE, ..., the SMS commands) it leaves to atModem; any other it does not know is an ERROR.
 func (q *quectel) dispatch(c command) (final, bool) {
 	switch c.name {
-	case "A", "H", "E", "V", "Q", "Z", "&F", "&W", "&C", "&D", "X", "L", "M", "D",
+	case "A", "H", "E", "V", "Q", "Z", "&F", "&W", "&C", "&D", "X", "L", "M", "D", "+VTS", "+CUSD",
 		"+CGSN", "+GSN", "+CIMI", "+CMGF", "+CNMI", "+CPMS", "+CMGR", "+CMGL", "+CMGD", "+CMGS":
 		return final{}, false
 	}
@@ -269,7 +269,7 @@ func (q *quectel) own(c command) final {
 		return q.qindcfg(c)
 	case "+QPCMV":
 		return q.qpcmv(c)
-	case "+CSCS", "+CSSN", "+VTD", "+QURCCFG", "+QGPSCFG", "+QCFG", "+CSMS", "+VTS":
+	case "+CSCS", "+CSSN", "+VTD", "+QURCCFG", "+QGPSCFG", "+QCFG", "+CSMS":
 		// Accepted and forgotten: character set, DTMF out and port routing are not simulated.
 		return ok
 
@@ -379,12 +379,7 @@ func (q *quectel) cfun(c command) final {
 		case len(args) == 1 && args[0] == "1":
 			return ok
 		case len(args) == 2 && args[0] == "1" && args[1] == "1":
-			q.hangUp()
-			q.echo, q.cmee, q.clip, q.crc, q.toneDet = true, 1, false, false, false
-			q.pcmOn, q.pcmMode, q.creg, q.cereg = false, 0, 0, 0
-			q.ind = map[string]bool{"ring": true, "smsincoming": true}
-			q.post = append(q.post, "RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1",
-				"+QIND: SMS DONE", "+QIND: PB DONE")
+			q.rebootLocked()
 			return ok
 		}
 		return notSupported
@@ -503,5 +498,13 @@ func numberType(num string) int {
 
 // ccinfo formats the Quectel call-state URC for the current call in state stat.
 func ccinfo(cs *callState, stat int) string {
-	return fmt.Sprintf(`+QIND: "ccinfo",1,1,%d,0,0,"%s",%d`, stat, cs.from, numberType(cs.from))
+	return fmt.Sprintf(`+QIND: "ccinfo",1,%d,%d,0,0,"%s",%d`, dir(cs), stat, cs.from, numberType(cs.from))
+}
+
+// dir is the 27.007 direction of cs: 0 mobile originated (the box dialled), 1 terminated.
+func dir(cs *callState) int {
+	if cs.outgoing {
+		return 0
+	}
+	return 1
 }

@@ -39,6 +39,11 @@ type simDialect interface {
 	callOver()
 	// junk appends to b one piece of the stray output the family's modems send, drawn from rng.
 	junk(rng *rand.Rand, b []byte) []byte
+	dialAnnouncer
+	// reset returns the family's own settings to their power-on values.
+	reset()
+	// bootURCs are the lines the family sends once it has started.
+	bootURCs() []string
 }
 
 // atModem is the machinery the simulated EC25, SIM7600 and Huawei share: two pseudo-terminals, Run
@@ -55,6 +60,12 @@ type atModem struct {
 	// once, before Run.
 	infoBlock bool
 	repeat    bool
+	callees   *Callees
+
+	// bg runs the virtual callees of dialled calls; bgCtx (guarded by line.mu) is Run's
+	// context while Run serves, and nil otherwise.
+	bg    sync.WaitGroup
+	bgCtx context.Context
 
 	// Guarded by line.mu.
 	echo     bool
@@ -65,6 +76,204 @@ type atModem struct {
 	post     []string
 	lastLine string // for A/
 	sms      smsStore
+	stall    stallKind // a fault switched on by Stall
+	booting  bool      // restarting: input is dropped until the boot URCs
+	// unplugged is set between Unplug and Plug: the ports are gone; plugged is closed by Plug
+	// (and by Close) to wake the serving loops.
+	unplugged bool
+	plugged   chan struct{}
+}
+
+func (m *atModem) atPath() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.at.path
+}
+
+func (m *atModem) audioPath() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pcm.path
+}
+
+func (m *atModem) ports() (at, pcm *port) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.at, m.pcm
+}
+
+// Unplug pulls the modem off the USB bus: both ports vanish (the box's open ports fail and
+// their paths are gone), a call in progress drops. Plug brings it back at new paths.
+func (m *atModem) Unplug() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.unplugged || m.closed {
+		return
+	}
+	if cs := m.call; cs != nil {
+		m.call = nil
+		m.d.callOver()
+		select {
+		case cs.hungUp <- struct{}{}:
+		default:
+		}
+	}
+	m.unplugged = true
+	m.plugged = make(chan struct{})
+	if err := errors.Join(m.at.close(), m.pcm.close()); err != nil {
+		m.log.Warn("unplug", "err", err)
+	}
+	m.log.Info("unplugged")
+}
+
+// Plug puts an unplugged modem back: it starts afresh (settings at their defaults) on two new
+// ports, at new paths as a re-enumerated USB device gets (ATPath, AudioPath).
+func (m *atModem) Plug() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.unplugged || m.closed {
+		return nil
+	}
+	old := []string{m.at.path, m.pcm.path}
+	at, err := openNewPort(old)
+	if err != nil {
+		return fmt.Errorf("sim %s: plug: AT port: %w", m.opts.ID, err)
+	}
+	pcm, err := openNewPort(append(old, at.path))
+	if err != nil {
+		at.close()
+		return fmt.Errorf("sim %s: plug: audio port: %w", m.opts.ID, err)
+	}
+	m.at, m.pcm, m.unplugged = at, pcm, false
+	m.stall, m.booting = notStalled, false
+	m.echo, m.cmee, m.clip, m.creg = true, 1, false, 0
+	m.d.reset()
+	close(m.plugged)
+	m.log.Info("plugged in", "at", at.path, "audio", pcm.path)
+	return nil
+}
+
+// replugWait waits, after a serving loop lost its port served (audio: the audio port, else
+// the AT port), for Plug, and reports whether to serve on; false: stop serving.
+func (m *atModem) replugWait(ctx context.Context, served *port, audio bool) bool {
+	m.mu.Lock()
+	unplugged, plugged := m.unplugged, m.plugged
+	closed := m.closed
+	cur := m.at
+	if audio {
+		cur = m.pcm
+	}
+	m.mu.Unlock()
+	switch {
+	case closed || ctx.Err() != nil:
+		return false
+	case cur != served:
+		return true // plugged back already
+	case !unplugged:
+		return false
+	}
+	select {
+	case <-plugged:
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return !m.closed
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// stallKind is how a stalled modem can be brought back.
+type stallKind int
+
+const (
+	notStalled stallKind = iota
+	stallUntilReset
+	stallUntilPowerCycle
+)
+
+// Stall makes the modem stop answering on its AT port, as a hung modem does: command lines are
+// swallowed with no echo and no reply, and no URC is sent. With untilReset the modem still
+// takes AT+CFUN=1,1 and restarts; otherwise only PowerCycle (the PWRKEY/RESET lines) or
+// Unstall brings it back. The audio port keeps its state.
+func (m *atModem) Stall(untilReset bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stall = stallUntilPowerCycle
+	if untilReset {
+		m.stall = stallUntilReset
+	}
+	m.log.Warn("fault: the modem stalls", "until_reset", untilReset)
+}
+
+// Unstall ends a stall: the modem answers again, with its state as it was.
+func (m *atModem) Unstall() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stall = notStalled
+}
+
+// PowerCycle turns the modem off and on, as its PWRKEY or RESET line does: a call drops,
+// a stall ends, settings return to their power-on values, and after Options.BootTime the
+// family's start-up lines (RDY, ...) follow.
+func (m *atModem) PowerCycle() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stall = notStalled
+	m.post = m.post[:0]
+	m.rebootLocked()
+	for _, u := range m.post {
+		m.writeAT([]byte("\r\n" + u + "\r\n"))
+	}
+	m.post = m.post[:0]
+	m.log.Info("power cycled")
+}
+
+// rebootLocked restarts the modem (AT+CFUN=1,1 or a power cycle): the call drops and the
+// settings return to their defaults; the boot URCs go out now (atModem.post) or, with
+// Options.BootTime, once that time has passed, with all input dropped until then. m.mu is held.
+func (m *atModem) rebootLocked() {
+	m.hangUp()
+	m.echo, m.cmee, m.clip, m.creg = true, 1, false, 0
+	m.d.reset()
+	urcs := m.d.bootURCs()
+	if m.opts.BootTime <= 0 || m.bgCtx == nil {
+		m.post = append(m.post, urcs...)
+		return
+	}
+	m.booting = true
+	ctx, wait := m.bgCtx, m.opts.BootTime
+	m.bg.Go(func() {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.booting = false
+		for _, u := range urcs {
+			m.writeAT([]byte("\r\n" + u + "\r\n"))
+		}
+		m.log.Info("modem restarted")
+	})
+}
+
+// deaf reports whether the modem ignores line now (stalled or booting). m.mu is held.
+func (m *atModem) deaf(line []byte) bool {
+	switch {
+	case m.booting:
+		return true
+	case m.stall == stallUntilReset:
+		body, _ := commandBody(line)
+		if strings.EqualFold(strings.ReplaceAll(body, " ", ""), "+CFUN=1,1") {
+			m.stall = notStalled
+			return false
+		}
+		return true
+	}
+	return m.stall != notStalled
 }
 
 func newATModem(opts Options, defaultID string) (*atModem, error) {
@@ -81,6 +290,10 @@ func newATModem(opts Options, defaultID string) (*atModem, error) {
 	}
 	m.log = log.With("modem", opts.ID, "at", at.path, "audio", pcm.path)
 	m.at, m.pcm, m.imei = at, pcm, imei(opts.ID)
+	m.callees = opts.Callees
+	if m.callees == nil {
+		m.callees = NewCallees()
+	}
 	m.releaseByCaller = m.releaseCall
 	return m, nil
 }
@@ -95,45 +308,80 @@ func (m *atModem) run(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	m.mu.Lock()
+	m.bgCtx = ctx
+	m.mu.Unlock()
 	// Wake the readers when ctx ends; Close wakes them by closing the files.
 	stop := context.AfterFunc(ctx, func() {
 		past := time.Unix(1, 0)
-		m.at.master.SetReadDeadline(past)
-		m.pcm.master.SetReadDeadline(past)
+		at, pcm := m.ports()
+		at.master.SetReadDeadline(past)
+		pcm.master.SetReadDeadline(past)
 	})
 	defer stop()
 
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	wg.Go(func() {
-		errs[0] = m.serveAT(ctx)
+		for {
+			at, _ := m.ports()
+			errs[0] = m.serveAT(ctx, at)
+			if errs[0] != nil || !m.replugWait(ctx, at, false) {
+				break
+			}
+		}
 		cancel()
 	})
 	wg.Go(func() {
-		errs[1] = m.serveAudio(ctx)
+		for {
+			_, pcm := m.ports()
+			errs[1] = m.serveAudio(ctx, pcm)
+			if errs[1] != nil || !m.replugWait(ctx, pcm, true) {
+				break
+			}
+		}
 		cancel()
 	})
 	if m.opts.Garbage {
 		wg.Go(func() { m.sprinkle(ctx) })
 	}
 	wg.Wait()
+	m.mu.Lock()
+	m.bgCtx = nil
+	m.mu.Unlock()
+	cancel()
+	m.bg.Wait()
 	m.log.Info("simulated modem down")
 	return errors.Join(errs...)
 }
 
 // close removes the pseudo-terminals and waits for a running Run.
 func (m *atModem) close() error {
-	return m.shut(func() {}, func() error { return errors.Join(m.at.close(), m.pcm.close()) })
+	var unplugged bool
+	return m.shut(func() {
+		unplugged = m.unplugged
+		if unplugged {
+			close(m.plugged) // wake the loops waiting for Plug
+		}
+	}, func() error {
+		if unplugged {
+			return nil // the ports are gone already
+		}
+		return errors.Join(m.at.close(), m.pcm.close())
+	})
 }
 
 // serveAT reads command lines from the box and answers them. With echo on, every received byte
 // goes back as the real modem sends it: a line's bytes with its reply once the CR is in, and the
 // start of a line that is still being typed at the end of each read.
-func (m *atModem) serveAT(ctx context.Context) error {
+func (m *atModem) serveAT(ctx context.Context, at *port) error {
 	buf := make([]byte, 1024)
 	line := make([]byte, 0, 256)
+	if ctx.Err() != nil {
+		return nil
+	}
 	for {
-		n, err := m.at.master.Read(buf)
+		n, err := at.master.Read(buf)
 		seg := 0
 		for i, b := range buf[:n] {
 			if m.smsByte(b) {
@@ -156,7 +404,7 @@ func (m *atModem) serveAT(ctx context.Context) error {
 		}
 		if seg < n {
 			m.mu.Lock()
-			if m.echo {
+			if m.echo && m.stall == notStalled && !m.booting {
 				m.writeAT(buf[seg:n])
 			}
 			m.mu.Unlock()
@@ -167,8 +415,13 @@ func (m *atModem) serveAT(ctx context.Context) error {
 	}
 }
 
-// writeAT sends p on the AT port; m.mu is held.
-func (m *atModem) writeAT(p []byte) { m.send(m.at.master, p, "AT output dropped") }
+// writeAT sends p on the AT port, unless the modem is stalled; m.mu is held.
+func (m *atModem) writeAT(p []byte) {
+	if m.stall != notStalled {
+		return
+	}
+	m.send(m.at.master, p, "AT output dropped")
+}
 
 // maxLine caps a command line; the real modem's buffer is smaller still.
 const maxLine = 4096
@@ -195,6 +448,9 @@ func editLine(line []byte, b byte) []byte {
 func (m *atModem) handleLine(line, echo []byte, again bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.deaf(line) {
+		return
+	}
 	m.out, m.post = m.out[:0], m.post[:0]
 	if m.echo {
 		m.out = append(m.out, echo...)
@@ -319,7 +575,14 @@ func (m *atModem) dispatch(c command) final {
 	case "Z", "&F", "&W", "&C", "&D", "X", "L", "M", "S":
 		return ok
 	case "D":
-		return notSupported // outgoing calls are not simulated
+		return m.dial(c.arg)
+	case "+VTS":
+		if c.op == "=" {
+			m.boxKeys(c.arg)
+		}
+		return ok
+	case "+CUSD":
+		return m.cusd(c)
 	case "+CGSN", "+GSN":
 		return m.action(c, m.imei)
 	case "+CIMI":
@@ -359,11 +622,21 @@ func (m *atModem) dispatch(c command) final {
 	case "+CHUP":
 		m.hangUp()
 		return ok
+	case "+CFUN":
+		switch c.op {
+		case "?":
+			m.info("+CFUN: 1")
+		case "=":
+			if args := splitArgs(c.arg); len(args) == 2 && args[0] == "1" && args[1] == "1" {
+				m.rebootLocked()
+			}
+		}
+		return ok
 	case "+CMGF", "+CNMI", "+CPMS", "+CMGR", "+CMGL", "+CMGD", "+CMGS":
 		f, _ := m.sms.dispatch(c, m.info)
 		return f
-	case "+CSCS", "+CSSN", "+CSMS", "+VTS", "+VTD", "+CCWA":
-		return ok // accepted; character sets and DTMF out are not simulated
+	case "+CSCS", "+CSSN", "+CSMS", "+VTD", "+CCWA":
+		return ok // accepted; character sets are not simulated
 	}
 	return fail
 }
@@ -395,7 +668,7 @@ func (m *atModem) number(c command, v *int, max int) final {
 
 // clcc is the +CLCC line of cs in state stat.
 func clcc(cs *callState, stat int) string {
-	return fmt.Sprintf(`+CLCC: 1,1,%d,0,0,"%s",%d`, stat, cs.from, numberType(cs.from))
+	return fmt.Sprintf(`+CLCC: 1,%d,%d,0,0,"%s",%d`, dir(cs), stat, cs.from, numberType(cs.from))
 }
 
 // answer handles ATA: OK while a call rings, NO CARRIER otherwise.
@@ -436,7 +709,7 @@ func (m *atModem) hangUp() {
 
 // serveAudio drains what the box writes on the audio port and hands it, frame by frame, to the
 // call while its audio flows.
-func (m *atModem) serveAudio(ctx context.Context) error {
+func (m *atModem) serveAudio(ctx context.Context, pcm *port) error {
 	var (
 		buf    [4096]byte
 		frame  [2 * voice.FrameSamples]byte
@@ -444,8 +717,11 @@ func (m *atModem) serveAudio(ctx context.Context) error {
 		f      voice.Frame
 		lastCS *callState
 	)
+	if ctx.Err() != nil {
+		return nil
+	}
 	for {
-		n, err := m.pcm.master.Read(buf[:])
+		n, err := pcm.master.Read(buf[:])
 		p := buf[:n]
 		for len(p) > 0 {
 			m.mu.Lock()
@@ -575,7 +851,10 @@ func (m *atModem) audioLive(cs *callState) bool {
 	return m.call == cs && m.d.live(cs)
 }
 
-func (m *atModem) audioOut() *os.File { return m.pcm.master }
+func (m *atModem) audioOut() *os.File {
+	_, pcm := m.ports()
+	return pcm.master
+}
 
 var _ network = (*atModem)(nil)
 

@@ -26,6 +26,8 @@ type simModem interface {
 	Run(ctx context.Context) error
 	Close() error
 	Call(ctx context.Context, c Caller) (Result, error)
+	SetCallee(number string, c Callee)
+	Callees() *Callees
 }
 
 // dialect builds a simulated modem and the driver that speaks to it.
@@ -143,8 +145,8 @@ func nextEvent(t *testing.T, l hw.Line) hw.Event {
 
 // pump is the box's side of a call's audio: it plays a 1 s tone then silence, and keeps what
 // the caller says, until the call ends. keyHeard is closed once the caller's audio holds the
-// DTMF key 5.
-func pump(a hw.Audio, keyHeard chan<- struct{}) (heard []int16, frames int, err error) {
+// DTMF keys key.
+func pump(a hw.Audio, key string, keyHeard chan<- struct{}) (heard []int16, frames int, err error) {
 	prompt := tone.Sine(440, time.Second, -10)
 	in := make([]byte, a.Format().FrameBytes())
 	out := make([]byte, a.Format().FrameBytes())
@@ -158,7 +160,7 @@ func pump(a hw.Audio, keyHeard chan<- struct{}) (heard []int16, frames int, err 
 				f[i] = int16(binary.LittleEndian.Uint16(in[2*i:]))
 			}
 			heard = append(heard, f[:]...)
-			if keyHeard != nil && frames%5 == 0 && dtmf.Decode(heard) == "5" {
+			if keyHeard != nil && frames%5 == 0 && dtmf.Decode(heard) == key {
 				close(keyHeard)
 				keyHeard = nil
 			}
@@ -218,7 +220,7 @@ func TestDriverAgainstSimulator(t *testing.T) {
 			pumpDone := make(chan pumped, 1)
 			keyHeard := make(chan struct{})
 			go func() {
-				h, n, err := pump(a, keyHeard)
+				h, n, err := pump(a, "5", keyHeard)
 				pumpDone <- pumped{h, n, err}
 			}()
 

@@ -21,8 +21,47 @@
 // commands +CGMI +CGMM +CGMR +CGSN/+GSN +CIMI +QCCID +CPIN +CSQ +COPS +CREG +CEREG +CGREG +CFUN
 // (AT+CFUN=1,1 resets the module: the call drops, settings return to their defaults, RDY
 // follows) +CMEE +CLIP +CRC +QTONEDET +QINDCFG +QPCMV +CLCC +CHUP +QHUP, several on one line
-// separated by ';'. +CSCS +CSSN +VTD +VTS +QURCCFG +QGPSCFG +QCFG +CSMS are accepted and have
-// no effect. Outgoing calls (ATD) are not simulated; anything else is ERROR.
+// separated by ';'. +CSCS +CSSN +VTD +QURCCFG +QGPSCFG +QCFG +CSMS are accepted and have
+// no effect; anything else is ERROR.
+//
+// # Outgoing calls
+//
+// ATD<number>; (all four modems; ATDT<number> on the FXO) reaches a virtual [Callee], looked up
+// by the number exactly as dialled in the modem's [Callees] directory: [Options.Callees] (one
+// directory may serve several modems) or the modem's own, reachable with Callees() and
+// SetCallee(number, Callee) on every modem type. A number not in the directory is unreachable
+// (Callees.SetDefault changes that). The callee answers after Callee.AnswerAfter, plays
+// Callee.Play, presses Callee.Digits as DTMF tones (and the modem's key report), records what
+// the box sends and hangs up after Callee.HangupAfter, or is busy, does not answer, or cannot
+// be reached. Each dialect words the progress as the real modem: ATD answers OK at once, then
+//
+//   - EC25: +QIND: "ccinfo",1,0,<2 dialling|3 alerting|0 active|-1 released>,... and BUSY,
+//     NO ANSWER or NO CARRIER for a call not put through;
+//   - SIM7600: +CLCC: 1,0,<2|3|0|6>,... (after AT+CLCC=1), VOICE CALL: BEGIN at the answer,
+//     BUSY / NO ANSWER / NO CARRIER; VOICE CALL: END and NO CARRIER when the callee hangs up;
+//   - Huawei: ^ORIG:1,0, ^CONF:1, ^CONN:1,0, and ^CEND:1,0,104,<cause> (17 busy, 19 no
+//     answer, 20 unreachable) for a call not put through;
+//   - FXO: VCON at once (an analog line has no answer supervision); after AT+VTR the voice data
+//     carries ringback (425 Hz, 1 s on 4 s off) with <DLE>r, then the callee, or busy tone with
+//     <DLE>b, or congestion tone (425 Hz, 0.25 s on and off) for an unreachable number.
+//
+// Callees.Next(ctx, number) waits for the end of a call to number and returns what the callee
+// experienced ([CalleeResult]): answered, keys pressed, keys the box sent (AT+VTS, AT^DTMF),
+// what it heard, who hung up.
+//
+// AT+CUSD=1,"<request>"[,<dcs>] is answered with [Options.USSDReply] (or [DefaultUSSDReply]):
+// +CUSD: 0,"<text>",15 for GSM 7-bit text (packed GSM 7-bit hex on the Huawei), UCS2 hex with
+// DCS 72 for anything else; after OK, before it on the SIM7600.
+//
+// # Faults
+//
+// Options.Garbage sprinkles stray lines and binary junk. Stall(untilReset) makes a GSM modem
+// hang: its AT port swallows everything; with untilReset it still takes AT+CFUN=1,1. Unstall
+// ends the hang; PowerCycle (what the PWRKEY/RESET lines do) restarts the modem. AT+CFUN=1,1
+// and PowerCycle drop the call, reset the settings and, after Options.BootTime of deafness,
+// send the family's start-up lines (RDY ...; ^BOOT on the Huawei). Unplug pulls a GSM modem
+// off the bus (its ports vanish, the box's open ports fail); Plug brings it back on new ports
+// at new paths, as a re-enumerated USB device.
 //
 // SMS (all three GSM dialects, PDU mode only): the SIM holds [SMSSlots] messages. DeliverSMS
 // stores a message as the network would (SMS-DELIVER, concatenated parts when long) and sends

@@ -48,7 +48,21 @@ type Options struct {
 	// NoVoice simulates a Huawei dongle whose firmware has no voice: AT^CVOICE? and
 	// AT^DDSETEX=2 answer ERROR. The other modems ignore it.
 	NoVoice bool
+	// BootTime is how long a restart (AT+CFUN=1,1, PowerCycle) keeps the modem deaf before its
+	// start-up lines (RDY, ...); 0 restarts at once.
+	BootTime time.Duration
+	// Callees is the directory of numbers the box can dial (ATD<number>;). Several modems may
+	// share one; nil gives the modem a directory of its own, reachable through its Callees
+	// method. Every number not set in it is unreachable.
+	Callees *Callees
+	// USSDReply is the network's answer to every USSD request (AT+CUSD=1,...); empty means
+	// DefaultUSSDReply. Text in the GSM 7-bit alphabet goes out with DCS 15 (packed GSM 7-bit
+	// hex on the Huawei), anything else (Cyrillic) as UCS2 hex with DCS 72.
+	USSDReply string
 }
+
+// DefaultUSSDReply is the simulated network's USSD answer when Options.USSDReply is empty.
+const DefaultUSSDReply = "Balance: 100.00 RUB"
 
 // Call states as +CLCC and +QIND "ccinfo" report them.
 const (
@@ -76,7 +90,9 @@ type quectel EC25
 
 // callState is the modem's view of the current call, shared between Call and the AT handler.
 type callState struct {
-	from       string
+	from       string // the caller's number; for an outgoing call the number dialled
+	outgoing   bool   // the box dialled it
+	keys       []byte // keys the box sent into the call (AT+VTS, AT^DTMF)
 	stat       int
 	answeredAt time.Time
 	answered   chan struct{}    // ATA arrived (1-buffered)
@@ -101,10 +117,10 @@ func NewEC25(opts Options) (*EC25, error) {
 func (e *EC25) ID() string { return e.opts.ID }
 
 // ATPath returns the path of the AT port, which the daemon opens like /dev/ttyUSB2.
-func (e *EC25) ATPath() string { return e.at.path }
+func (e *EC25) ATPath() string { return e.atPath() }
 
 // AudioPath returns the path of the audio port, which the daemon opens like /dev/ttyUSB1.
-func (e *EC25) AudioPath() string { return e.pcm.path }
+func (e *EC25) AudioPath() string { return e.audioPath() }
 
 // Run serves the modem until ctx ends or the modem is closed, and then returns nil once all its
 // goroutines have stopped. It returns an error when a port fails, and ErrClosed when called on a
@@ -245,3 +261,12 @@ func (q *quectel) live(cs *callState) bool {
 
 // callOver changes nothing: AT+QPCMV holds across calls.
 func (q *quectel) callOver() {}
+
+func (q *quectel) reset() {
+	q.crc, q.toneDet, q.pcmOn, q.pcmMode, q.cereg = false, false, false, 0, 0
+	q.ind = map[string]bool{"ring": true, "smsincoming": true}
+}
+
+func (q *quectel) bootURCs() []string {
+	return []string{"RDY", "+CFUN: 1", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE", "+QIND: PB DONE"}
+}

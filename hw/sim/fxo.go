@@ -65,7 +65,9 @@ var vsmListing = []string{
 // modem every 20 ms, every 0x10 doubled). In data mode <DLE>^ or <DLE>! end voice data: the
 // modem sends <DLE><ETX> and OK. The caller's keys are tones in the audio and, with
 // Options.ToneReports, <DLE>digit events. The caller's hang-up shows as FXOOptions.Hangup says.
-// Caller ID (DATE=, TIME=, NMBR=, NAME=) follows AT+VCID=1.
+// Caller ID (DATE=, TIME=, NMBR=, NAME=) follows AT+VCID=1. In voice mode ATDT<number>[;]
+// goes off hook and dials a virtual callee (see the package documentation): VCON at once, then
+// the call's progress tones and voice in the voice data after AT+VTR.
 type FXO struct {
 	line
 	fx FXOOptions
@@ -82,6 +84,13 @@ type FXO struct {
 	cidTimer *time.Timer
 	out      []byte
 	txq      chan voice.Frame // the caller's frames, sent by the pacer
+	vcon     bool             // the command line dialled: VCON rather than OK
+	tone     progressTone     // the exchange's call-progress tone, when no one speaks
+	toneAt   int              // samples of the tone's cycle played
+	bgCtx    context.Context  // Run's context while it serves
+
+	callees *Callees
+	bg      sync.WaitGroup // the virtual callees of dialled calls
 }
 
 var _ network = (*FXO)(nil)
@@ -99,6 +108,10 @@ func NewFXO(opts Options, fx ...FXOOptions) (*FXO, error) {
 		return nil, fmt.Errorf("sim %s: port: %w", opts.ID, err)
 	}
 	m.log = log.With("modem", opts.ID, "port", p.path)
+	m.callees = opts.Callees
+	if m.callees == nil {
+		m.callees = NewCallees()
+	}
 	m.p = p
 	m.releaseByCaller = m.releaseCall
 	if len(fx) == 1 {
@@ -136,6 +149,9 @@ func (m *FXO) Run(ctx context.Context) error {
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { m.p.master.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
+	m.mu.Lock()
+	m.bgCtx = ctx
+	m.mu.Unlock()
 	var wg sync.WaitGroup
 	var err error
 	wg.Go(func() {
@@ -144,6 +160,11 @@ func (m *FXO) Run(ctx context.Context) error {
 	})
 	wg.Go(func() { m.pace(ctx) })
 	wg.Wait()
+	m.mu.Lock()
+	m.bgCtx = nil
+	m.mu.Unlock()
+	cancel()
+	m.bg.Wait()
 	return err
 }
 
@@ -269,6 +290,7 @@ func (m *FXO) handleLine(line, echo []byte) {
 	}
 	m.log.Debug("AT command", "line", string(line))
 	connect := false
+	m.vcon = false
 	f := ok
 	cmds, err := parseLine(body)
 	if err != nil {
@@ -289,6 +311,8 @@ func (m *FXO) handleLine(line, echo []byte) {
 		m.info("CONNECT")
 		m.data = true
 		m.log.Info("voice data mode")
+	case m.vcon:
+		m.info("VCON")
 	default:
 		m.info("OK")
 	}
@@ -328,6 +352,10 @@ func (m *FXO) dispatch(c command) (f final, connect bool) {
 		return ok, false
 	case "V", "Q", "&W", "&C", "&D", "X", "L", "M", "S":
 		return ok, false
+	case "D":
+		f := m.fxoDial(c.arg)
+		m.vcon = f.kind == finalOK
+		return f, false
 	case "+FCLASS":
 		switch c.op {
 		case "?":
@@ -424,8 +452,9 @@ func (m *FXO) dispatch(c command) (f final, connect bool) {
 func (m *FXO) onHookLocked() {
 	m.offHook = false
 	m.data = false
+	m.setTone(noTone)
 	cs := m.call
-	if cs == nil || cs.stat != statActive {
+	if cs == nil || (cs.stat != statActive && !cs.outgoing) {
 		return
 	}
 	m.call = nil
@@ -457,13 +486,20 @@ func (m *FXO) pace(ctx context.Context) {
 			m.mu.Unlock()
 			continue
 		}
+		ringBurst := false
 		select {
 		case f = <-m.txq:
 		default:
-			clear(f[:])
+			var playing bool
+			if playing, ringBurst = m.nextToneFrame(&f); !playing {
+				clear(f[:])
+			}
 		}
 		voice.EncodeU8(pcm[:], f[:])
 		out = out[:0]
+		if ringBurst {
+			out = append(out, simDLE, 'r')
+		}
 		for _, b := range pcm {
 			if b == simDLE {
 				out = append(out, simDLE)
@@ -565,6 +601,7 @@ func (m *FXO) releaseCall(cs *callState) bool {
 			m.write([]byte{simDLE, 'l'})
 		case HangupBusy:
 			m.write([]byte{simDLE, 'b'})
+			m.setTone(busyTone)
 		}
 	}
 	m.log.Info("call released by the caller", "from", cs.from)

@@ -48,10 +48,16 @@ func NewHuawei(opts Options) (*Huawei, error) {
 func (h *Huawei) ID() string { return h.m.opts.ID }
 
 // ATPath returns the path of the AT port, which the daemon opens like /dev/ttyUSB2.
-func (h *Huawei) ATPath() string { return h.m.at.path }
+func (h *Huawei) ATPath() string { return h.m.atPath() }
 
 // AudioPath returns the path of the audio port, which the daemon opens like /dev/ttyUSB1.
-func (h *Huawei) AudioPath() string { return h.m.pcm.path }
+func (h *Huawei) AudioPath() string { return h.m.audioPath() }
+
+// Unplug pulls the dongle out; see EC25.Unplug.
+func (h *Huawei) Unplug() { h.m.Unplug() }
+
+// Plug puts the dongle back; see EC25.Plug.
+func (h *Huawei) Plug() error { return h.m.Plug() }
 
 // Run serves the modem until ctx ends or the modem is closed, and then returns nil once all its
 // goroutines have stopped. It returns an error when a port fails, and ErrClosed when called on a
@@ -65,6 +71,12 @@ func (h *Huawei) Close() error { return h.m.close() }
 // Call rings the modem as a caller with script c and returns, when the call is over, what the
 // caller experienced; see EC25.Call.
 func (h *Huawei) Call(ctx context.Context, c Caller) (Result, error) { return callInto(ctx, h.m, c) }
+
+// Callees returns the modem's directory of numbers the box can dial; see EC25.Callees.
+func (h *Huawei) Callees() *Callees { return h.m.callees }
+
+// SetCallee makes number reach c when the box dials it; see EC25.SetCallee.
+func (h *Huawei) SetCallee(number string, c Callee) { h.m.SetCallee(number, c) }
 
 func (h *Huawei) dispatch(c command) (final, bool) {
 	m := h.m
@@ -123,7 +135,14 @@ func (h *Huawei) dispatch(c command) (final, bool) {
 		return ok, true
 	case "+CRC":
 		return ok, true // plain RING either way
-	case "^U2DIAG", "^CURC", "^SYSCFG", "^DTMF", "^CARDLOCK", "^CPIN":
+	case "^DTMF":
+		if c.op == "=" {
+			if args := splitArgs(c.arg); len(args) == 2 {
+				m.boxKeys(args[1])
+			}
+		}
+		return ok, true
+	case "^U2DIAG", "^CURC", "^SYSCFG", "^CARDLOCK", "^CPIN":
 		return ok, true // accepted and forgotten
 	}
 	return final{}, false
@@ -155,6 +174,20 @@ func cend(cs *callState) string { return fmt.Sprintf("^CEND:1,%d,104,16", callSe
 func (h *Huawei) boxHungUp(cs *callState, _ bool) { h.m.post = append(h.m.post, cend(cs)) }
 
 func (h *Huawei) callerHungUp(cs *callState, _ bool) string { return "\r\n" + cend(cs) + "\r\n" }
+
+func (h *Huawei) reset() { h.ddtmf, h.ddsetex = false, false }
+
+// bootURCs: the dongle announces its start with ^BOOT only; it sends no RDY.
+func (h *Huawei) bootURCs() []string { return []string{"^BOOT:20952832,0,0,0,72"} }
+
+// Stall makes the modem hang; see EC25.Stall.
+func (h *Huawei) Stall(untilReset bool) { h.m.Stall(untilReset) }
+
+// Unstall ends a stall; see EC25.Unstall.
+func (h *Huawei) Unstall() { h.m.Unstall() }
+
+// PowerCycle turns the modem off and on; see EC25.PowerCycle.
+func (h *Huawei) PowerCycle() { h.m.PowerCycle() }
 
 func (h *Huawei) tone(key byte) string {
 	if !h.ddtmf {

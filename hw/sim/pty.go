@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
@@ -100,4 +101,26 @@ func (p *port) close() error {
 		return fmt.Errorf("pty %s: close slave: %w", p.path, err2)
 	}
 	return nil
+}
+
+// openNewPort opens a port at a path not in avoid, as a re-enumerated USB device gets new
+// ttyUSB numbers: the pty numbers the kernel hands out first are held until one is new.
+func openNewPort(avoid []string) (*port, error) {
+	var held []*port
+	defer func() {
+		for _, p := range held {
+			p.close()
+		}
+	}()
+	for range 16 {
+		p, err := openPort()
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(avoid, p.path) {
+			return p, nil
+		}
+		held = append(held, p)
+	}
+	return nil, fmt.Errorf("no new pty path after %d tries", len(held))
 }

@@ -57,10 +57,16 @@ func NewSIM7600(opts Options) (*SIM7600, error) {
 func (s *SIM7600) ID() string { return s.m.opts.ID }
 
 // ATPath returns the path of the AT port, which the daemon opens like /dev/ttyUSB2.
-func (s *SIM7600) ATPath() string { return s.m.at.path }
+func (s *SIM7600) ATPath() string { return s.m.atPath() }
 
 // AudioPath returns the path of the audio port, which the daemon opens like /dev/ttyUSB4.
-func (s *SIM7600) AudioPath() string { return s.m.pcm.path }
+func (s *SIM7600) AudioPath() string { return s.m.audioPath() }
+
+// Unplug pulls the modem out; see EC25.Unplug.
+func (s *SIM7600) Unplug() { s.m.Unplug() }
+
+// Plug puts the modem back; see EC25.Plug.
+func (s *SIM7600) Plug() error { return s.m.Plug() }
 
 // Run serves the modem until ctx ends or the modem is closed, and then returns nil once all its
 // goroutines have stopped. It returns an error when a port fails, and ErrClosed when called on a
@@ -74,6 +80,12 @@ func (s *SIM7600) Close() error { return s.m.close() }
 // Call rings the modem as a caller with script c and returns, when the call is over, what the
 // caller experienced; see EC25.Call.
 func (s *SIM7600) Call(ctx context.Context, c Caller) (Result, error) { return callInto(ctx, s.m, c) }
+
+// Callees returns the modem's directory of numbers the box can dial; see EC25.Callees.
+func (s *SIM7600) Callees() *Callees { return s.m.callees }
+
+// SetCallee makes number reach c when the box dials it; see EC25.SetCallee.
+func (s *SIM7600) SetCallee(number string, c Callee) { s.m.SetCallee(number, c) }
 
 func (s *SIM7600) dispatch(c command) (final, bool) {
 	m := s.m
@@ -116,10 +128,7 @@ func (s *SIM7600) dispatch(c command) (final, bool) {
 		}
 		return ok, true
 	case "+CFUN":
-		if c.op == "?" {
-			m.info("+CFUN: 1")
-		}
-		return ok, true
+		return final{}, false // the common handling, AT+CFUN=1,1 restarting
 	case "+CVHU", "+CNSMOD", "+AUTOCSQ", "+EXUNSOL", "+CLTS", "+CMICGAIN", "+COUTGAIN",
 		"+CTXVOL", "+CRXVOL", "+CSDVC", "+CPCMFMT":
 		return ok, true // accepted; gains and network reports are not simulated
@@ -244,6 +253,19 @@ func (s *SIM7600) callerHungUp(cs *callState, wasActive bool) string {
 	}
 	return b.String()
 }
+
+func (s *SIM7600) reset() { s.crc, s.clcc, s.ddet, s.pcmOn = false, false, false, false }
+
+func (s *SIM7600) bootURCs() []string { return []string{"RDY", "+CPIN: READY", "SMS DONE", "PB DONE"} }
+
+// Stall makes the modem hang; see EC25.Stall.
+func (s *SIM7600) Stall(untilReset bool) { s.m.Stall(untilReset) }
+
+// Unstall ends a stall; see EC25.Unstall.
+func (s *SIM7600) Unstall() { s.m.Unstall() }
+
+// PowerCycle turns the modem off and on; see EC25.PowerCycle.
+func (s *SIM7600) PowerCycle() { s.m.PowerCycle() }
 
 func (s *SIM7600) tone(key byte) string {
 	if !s.ddet {
