@@ -48,10 +48,16 @@ func mayView(role string) bool {
 	return role == store.RoleOwner || role == store.RoleOperator
 }
 
+// mayChange reports whether a role may change how the box works: settings, users, flows,
+// backups. Only the owner may.
+func mayChange(role string) bool {
+	return role == store.RoleOwner
+}
+
 // page wraps a handler of the logged-in pages: without a session it sends the visitor to the
-// login form, with a role that may not view it refuses, and a POST must carry the session's
+// login form, with a role that allowed refuses (403), and a POST must carry the session's
 // form token.
-func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
+func (s *Server) page(allowed func(role string) bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess := s.currentSession(r)
 		if sess == nil {
@@ -59,7 +65,8 @@ func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess))
-		if !mayView(sess.User.Role) {
+		if !allowed(sess.User.Role) {
+			s.log.Warn("role refused", "path", r.URL.Path, "user", sess.User.Name, "role", sess.User.Role)
 			s.renderError(w, r, http.StatusForbidden, "err_role")
 			return
 		}
@@ -75,16 +82,16 @@ func (s *Server) page(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// api wraps a JSON handler: it answers 401 without a session and 403 for a role that may not
-// view.
-func (s *Server) api(h http.HandlerFunc) http.HandlerFunc {
+// api wraps a JSON handler: it answers 401 without a session and 403 for a role that allowed
+// refuses.
+func (s *Server) api(allowed func(role string) bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess := s.currentSession(r)
 		if sess == nil {
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "login required"})
 			return
 		}
-		if !mayView(sess.User.Role) {
+		if !allowed(sess.User.Role) {
 			writeJSON(w, http.StatusForbidden, apiError{Error: "not allowed for this account"})
 			return
 		}

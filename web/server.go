@@ -98,37 +98,77 @@ func New(opts Options) (*Server, error) {
 // on every response and cross-origin state changes refused.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// access says who may use a route; the wrapper that enforces it is chosen from it, so that no
+// route can be added without saying who may use it (see TestEveryRouteDeclared).
+type access int
+
+const (
+	public    access = iota // anyone: login, setup, health, static files; guarded inside if at all
+	viewPage                // a page for any logged-in role that may view calls (owner, operator)
+	viewAPI                 // the JSON twin of viewPage: 401/403 instead of a redirect
+	ownerPage               // a page only the owner may use: settings, users, flows, backups
+	ownerAPI                // the JSON twin of ownerPage
+)
+
+// route is one entry of the admin's routing table.
+type route struct {
+	pattern string // a net/http ServeMux pattern with its method
+	access  access
+	handler http.HandlerFunc
+}
+
+// routeTable lists every route with who may use it. Owner-only routes (settings, users,
+// flows, backup download) go in with ownerPage or ownerAPI.
+func (s *Server) routeTable() []route {
+	return []route{
+		{"GET /{$}", public, s.handleRoot},
+		{"GET /healthz", public, s.handleHealth},
+		{"GET /static/{name}", public, s.handleStatic},
+		{"GET /lang/{code}", public, s.handleLang},
+
+		{"GET /setup", public, s.handleSetupForm},
+		{"POST /setup", public, s.handleSetup},
+		{"GET /login", public, s.handleLoginForm},
+		{"POST /login", public, s.handleLogin},
+		{"POST /logout", public, s.handleLogout},
+		{"GET /password", viewPage, s.handlePasswordForm},
+		{"POST /password", viewPage, s.handlePassword},
+
+		{"GET /dashboard", viewPage, s.handleDashboard},
+		{"GET /metrics", public, s.handleMetrics}, // loopback or a viewing session, checked inside
+		{"GET /calls", viewPage, s.handleCalls},
+		{"GET /voicemail", viewPage, s.handleVoicemail},
+		{"GET /voicemail/{id}/audio", viewPage, s.handleAudio},
+		{"POST /voicemail/{id}/handled", viewPage, s.handleMarkHandled},
+		{"GET /sms", viewPage, s.handleSMS},
+		{"POST /sms/{id}/handled", viewPage, s.handleSMSHandled},
+		{"POST /sms/reply", viewPage, s.handleSMSReply},
+
+		{"GET /api/calls", viewAPI, s.handleAPICalls},
+		{"GET /api/voicemail", viewAPI, s.handleAPIVoicemail},
+		{"GET /api/sms", viewAPI, s.handleAPISMS},
+		{"POST /api/sim/call", public, s.handleSimCall}, // simulated lines and loopback only, checked inside
+
+		{"GET /", public, s.handleNotFound},
+	}
+}
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", s.handleRoot)
-	mux.HandleFunc("GET /healthz", s.handleHealth)
-	mux.HandleFunc("GET /static/{name}", s.handleStatic)
-	mux.HandleFunc("GET /lang/{code}", s.handleLang)
-
-	mux.HandleFunc("GET /setup", s.handleSetupForm)
-	mux.HandleFunc("POST /setup", s.handleSetup)
-	mux.HandleFunc("GET /login", s.handleLoginForm)
-	mux.HandleFunc("POST /login", s.handleLogin)
-	mux.HandleFunc("POST /logout", s.handleLogout)
-	mux.HandleFunc("GET /password", s.page(s.handlePasswordForm))
-	mux.HandleFunc("POST /password", s.page(s.handlePassword))
-
-	mux.HandleFunc("GET /dashboard", s.page(s.handleDashboard))
-	mux.HandleFunc("GET /metrics", s.handleMetrics)
-	mux.HandleFunc("GET /calls", s.page(s.handleCalls))
-	mux.HandleFunc("GET /voicemail", s.page(s.handleVoicemail))
-	mux.HandleFunc("GET /voicemail/{id}/audio", s.page(s.handleAudio))
-	mux.HandleFunc("POST /voicemail/{id}/handled", s.page(s.handleMarkHandled))
-	mux.HandleFunc("GET /sms", s.page(s.handleSMS))
-	mux.HandleFunc("POST /sms/{id}/handled", s.page(s.handleSMSHandled))
-	mux.HandleFunc("POST /sms/reply", s.page(s.handleSMSReply))
-
-	mux.HandleFunc("GET /api/calls", s.api(s.handleAPICalls))
-	mux.HandleFunc("GET /api/voicemail", s.api(s.handleAPIVoicemail))
-	mux.HandleFunc("GET /api/sms", s.api(s.handleAPISMS))
-	mux.HandleFunc("POST /api/sim/call", s.handleSimCall)
-
-	mux.HandleFunc("GET /", s.handleNotFound)
+	for _, rt := range s.routeTable() {
+		h := rt.handler
+		switch rt.access {
+		case viewPage:
+			h = s.page(mayView, h)
+		case viewAPI:
+			h = s.api(mayView, h)
+		case ownerPage:
+			h = s.page(mayChange, h)
+		case ownerAPI:
+			h = s.api(mayChange, h)
+		}
+		mux.HandleFunc(rt.pattern, h)
+	}
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.handleCrossOrigin))

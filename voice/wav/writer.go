@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"hotline/voice"
 )
@@ -41,17 +42,19 @@ type Writer struct {
 func Create(path string) (*Writer, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
-		return nil, fmt.Errorf("wav: %w", err)
+		return nil, fmt.Errorf("wav: %w", classify(err))
 	}
 	w := &Writer{f: f, path: path}
 	w.hdr = header(voice.Rate, 0)
 	if _, err := f.Write(w.hdr[:]); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("wav: writing header of %s: %w", path, err)
+		os.Remove(path)
+		return nil, fmt.Errorf("wav: writing header of %s: %w", path, classify(err))
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("wav: syncing %s: %w", path, err)
+		os.Remove(path)
+		return nil, fmt.Errorf("wav: syncing %s: %w", path, classify(err))
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		f.Close()
@@ -72,10 +75,33 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// ErrClosed is returned by Write after Close.
-var ErrClosed = errors.New("wav: writer closed")
+// Errors of a Writer; test with errors.Is. The error of the system call stays in the chain too
+// (errors.Is(err, syscall.ENOSPC) holds as well as errors.Is(err, ErrDiskFull)).
+var (
+	// ErrClosed is returned by Write after Close.
+	ErrClosed = errors.New("wav: writer closed")
+	// ErrDiskFull means the file system has no room left (ENOSPC, or EDQUOT over a quota).
+	ErrDiskFull = errors.New("the disk is full")
+	// ErrReadOnly means the file system is mounted read-only (EROFS), as Linux does after a
+	// fault on the SD card.
+	ErrReadOnly = errors.New("the disk is read-only")
+)
 
-// Write appends samples to the file. After a write error the Writer keeps failing with it.
+// classify puts ErrDiskFull or ErrReadOnly in front of err when it is one of those, so that
+// the message says it in plain words and errors.Is finds both.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+	}
+	return err
+}
+
+// Write appends samples to the file. After a write error the Writer keeps failing with it; the
+// audio written before the failing call stays in the file, whole (a partly written batch is
+// cut off again), and Close still writes the header for it.
 func (w *Writer) Write(samples []int16) error {
 	if w.closed {
 		return ErrClosed
@@ -94,7 +120,11 @@ func (w *Writer) Write(samples []int16) error {
 	b := w.buf[:n]
 	voice.EncodeS16LE(b, samples)
 	if _, err := w.f.Write(b); err != nil {
-		w.err = fmt.Errorf("wav: writing %s: %w", w.path, err)
+		w.err = fmt.Errorf("wav: writing %s: %w", w.path, classify(err))
+		// Drop whatever part of the batch reached the file, so that it ends on a whole frame.
+		// Shrinking a file needs no free space; on a read-only file system it fails, and
+		// Repair or the header's declared size take care of the tail.
+		_ = w.f.Truncate(headerSize + w.data)
 		return w.err
 	}
 	w.data += int64(n)
@@ -111,10 +141,10 @@ func (w *Writer) Write(samples []int16) error {
 func (w *Writer) commit() error {
 	w.hdr = header(voice.Rate, uint32(w.data))
 	if _, err := w.f.WriteAt(w.hdr[:], 0); err != nil {
-		return fmt.Errorf("wav: updating header of %s: %w", w.path, err)
+		return fmt.Errorf("wav: updating header of %s: %w", w.path, classify(err))
 	}
 	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("wav: syncing %s: %w", w.path, err)
+		return fmt.Errorf("wav: syncing %s: %w", w.path, classify(err))
 	}
 	w.synced = w.data
 	return nil
@@ -123,18 +153,20 @@ func (w *Writer) commit() error {
 // Len returns how many samples have been written.
 func (w *Writer) Len() int { return int(w.data / 2) }
 
-// Close writes the final header, fsyncs and closes the file. Closing twice returns nil.
+// Close writes the final header, fsyncs and closes the file. Closing twice returns nil. After a
+// write error Close still rewrites the header for the audio written before it (rewriting the
+// header in place needs no free space) and returns the write error.
 func (w *Writer) Close() error {
 	if w.closed {
 		return nil
 	}
 	w.closed = true
-	err := w.err
-	if err == nil {
-		err = w.commit()
+	err := w.commit()
+	if w.err != nil {
+		err = w.err
 	}
 	if cerr := w.f.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("wav: closing %s: %w", w.path, cerr)
+		err = fmt.Errorf("wav: closing %s: %w", w.path, classify(cerr))
 	}
 	return err
 }
@@ -149,7 +181,7 @@ func Repair(path string) error {
 		return fmt.Errorf("wav: repair: %w", err)
 	}
 	defer f.Close()
-	if err := repair(f); err != nil {
+	if _, err := repair(f, false); err != nil {
 		return fmt.Errorf("wav: repair %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -161,18 +193,60 @@ func Repair(path string) error {
 	return nil
 }
 
-func repair(f *os.File) error {
+// RepairDir repairs every torn *.wav file directly in dir (see Repair) and returns the names of
+// those it changed. Consistent files are only read, never rewritten, so that calling it at
+// every start costs little. A file that is no WAV at all is left alone and reported in the
+// error, after the others have been seen to.
+func RepairDir(dir string) (repaired []string, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("wav: repair %s: %w", dir, err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".wav" {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		torn, err := isTorn(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("wav: repair %s: %w", p, err))
+			continue
+		}
+		if !torn {
+			continue
+		}
+		if err := Repair(p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		repaired = append(repaired, e.Name())
+	}
+	return repaired, errors.Join(errs...)
+}
+
+func isTorn(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	return repair(f, true)
+}
+
+// repair makes f consistent, or with dry only reports whether it would change anything.
+func repair(f *os.File, dry bool) (changed bool, err error) {
 	st, err := f.Stat()
 	if err != nil {
-		return err
+		return false, err
 	}
 	fileLen := st.Size()
 	var riff [12]byte
 	if _, err := f.ReadAt(riff[:], 0); err != nil {
-		return fmt.Errorf("%w: too short for a RIFF header", ErrNotWAV)
+		return false, fmt.Errorf("%w: too short for a RIFF header", ErrNotWAV)
 	}
 	if string(riff[0:4]) != "RIFF" || string(riff[8:12]) != "WAVE" {
-		return fmt.Errorf("%w: starts with %q", ErrNotWAV, riff[:4])
+		return false, fmt.Errorf("%w: starts with %q", ErrNotWAV, riff[:4])
 	}
 	le := binary.LittleEndian
 	var fm *format
@@ -180,19 +254,19 @@ func repair(f *os.File) error {
 	for range maxChunks {
 		var ch [8]byte
 		if _, err := f.ReadAt(ch[:], off); err != nil {
-			return fmt.Errorf("%w: no data chunk", ErrMalformed)
+			return false, fmt.Errorf("%w: no data chunk", ErrMalformed)
 		}
 		id, size := string(ch[0:4]), int64(le.Uint32(ch[4:8]))
 		if id == "fmt " {
 			if size < 16 || size > maxFmtSize {
-				return fmt.Errorf("%w: fmt chunk of %d bytes", ErrMalformed, size)
+				return false, fmt.Errorf("%w: fmt chunk of %d bytes", ErrMalformed, size)
 			}
 			b := make([]byte, size)
 			if _, err := f.ReadAt(b, off+8); err != nil {
-				return fmt.Errorf("%w: file ends inside the fmt chunk", ErrMalformed)
+				return false, fmt.Errorf("%w: file ends inside the fmt chunk", ErrMalformed)
 			}
 			if fm, err = parseFormat(b); err != nil {
-				return err
+				return false, err
 			}
 		}
 		if id != "data" {
@@ -200,33 +274,45 @@ func repair(f *os.File) error {
 			continue
 		}
 		if fm == nil {
-			return fmt.Errorf("%w: data chunk before fmt chunk", ErrMalformed)
+			return false, fmt.Errorf("%w: data chunk before fmt chunk", ErrMalformed)
 		}
 		start := off + 8
 		avail := fileLen - start
 		dataLen := size
 		if size == 0 || size == math.MaxUint32 || size > avail || !chunksToEnd(f, start+size, fileLen) {
 			dataLen = avail - avail%int64(fm.blockAlign)
-			if err := f.Truncate(start + dataLen); err != nil {
-				return err
+			newLen := start + dataLen
+			if newLen-8 > math.MaxUint32 {
+				return false, fmt.Errorf("%w: %d bytes is too long for a WAV file", ErrTooLarge, newLen)
 			}
-			fileLen = start + dataLen
+			changed = changed || newLen != fileLen || dataLen != size
+			if dry {
+				return changed || uint32(newLen-8) != le.Uint32(riff[4:8]), nil
+			}
+			if err := f.Truncate(newLen); err != nil {
+				return false, err
+			}
+			fileLen = newLen
 		}
 		if fileLen-8 > math.MaxUint32 {
-			return fmt.Errorf("%w: %d bytes is too long for a WAV file", ErrTooLarge, fileLen)
+			return false, fmt.Errorf("%w: %d bytes is too long for a WAV file", ErrTooLarge, fileLen)
+		}
+		changed = changed || uint32(fileLen-8) != le.Uint32(riff[4:8])
+		if dry {
+			return changed, nil
 		}
 		var b [4]byte
 		le.PutUint32(b[:], uint32(fileLen-8))
 		if _, err := f.WriteAt(b[:], 4); err != nil {
-			return err
+			return false, err
 		}
 		le.PutUint32(b[:], uint32(dataLen))
 		if _, err := f.WriteAt(b[:], off+4); err != nil {
-			return err
+			return false, err
 		}
-		return nil
+		return changed, nil
 	}
-	return fmt.Errorf("%w: more than %d chunks before the data", ErrMalformed, maxChunks)
+	return false, fmt.Errorf("%w: more than %d chunks before the data", ErrMalformed, maxChunks)
 }
 
 // chunksToEnd reports whether the bytes of f from off (the end of a chunk's content) to end are

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -306,5 +308,121 @@ func BenchmarkDecode8kMono(b *testing.B) {
 		if _, err := Decode(bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+const tmpfsEnv = "WAV_TEST_TMPFS"
+
+// TestWriterDiskFull writes frame by frame into a real 1 MB tmpfs (in a user and mount
+// namespace of its own, no root needed) until it is full: the error says so plainly, and the
+// file holds every frame written before, whole, with a header that declares them. Then the file
+// system turns read-only: Create and Repair fail plainly.
+func TestWriterDiskFull(t *testing.T) {
+	dir := os.Getenv(tmpfsEnv)
+	if dir == "" {
+		if _, err := exec.LookPath("unshare"); err != nil {
+			t.Fatalf("unshare (util-linux) is needed: %v", err)
+		}
+		dir = t.TempDir()
+		cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+			`mount -t tmpfs -o size=1m tmpfs "$1" && exec "$2" -test.run='^TestWriterDiskFull$' -test.v`,
+			"sh", dir, os.Args[0])
+		cmd.Env = append(os.Environ(), tmpfsEnv+"="+dir)
+		out, err := cmd.CombinedOutput()
+		t.Logf("in a 1 MB tmpfs:\n%s", out)
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestWriterDiskFull") {
+			t.Fatalf("the test in the tmpfs failed: %v", err)
+		}
+		return
+	}
+	path := filepath.Join(dir, "full.wav")
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var werr error
+	n := 0
+	for ; n < 10_000 && werr == nil; n++ {
+		werr = w.Write(frameAt(n))
+	}
+	if !errors.Is(werr, ErrDiskFull) || !errors.Is(werr, syscall.ENOSPC) || !strings.Contains(werr.Error(), "disk is full") {
+		t.Fatalf("after %d frames: %v; want a plain disk-full error", n, werr)
+	}
+	if err := w.Write(frameAt(n)); !errors.Is(err, ErrDiskFull) {
+		t.Errorf("the next Write: %v; want the same error again", err)
+	}
+	frames := n - 1
+	if w.Len() != frames*voice.FrameSamples {
+		t.Errorf("Len %d after %d whole frames", w.Len(), frames)
+	}
+	if err := w.Close(); !errors.Is(err, ErrDiskFull) {
+		t.Errorf("Close: %v", err)
+	}
+	if got := declaredData(t, path); got != frames*voice.FrameSamples*2 {
+		t.Errorf("header declares %d bytes, %d frames were written", got, frames)
+	}
+	a := decodeFile(t, path)
+	checkPattern(t, a.Samples, frames*voice.FrameSamples)
+	if torn, err := isTorn(path); err != nil || torn {
+		t.Errorf("file closed after the disk filled is torn %v (%v)", torn, err)
+	}
+
+	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
+		t.Fatalf("remount read-only: %v %s", err, out)
+	}
+	if _, err := Create(filepath.Join(dir, "new.wav")); !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("Create on a read-only disk: %v", err)
+	}
+	if err := Repair(path); err == nil {
+		t.Error("Repair on a read-only disk said nothing")
+	}
+	checkPattern(t, decodeFile(t, path).Samples, frames*voice.FrameSamples)
+}
+
+// TestRepairDir repairs the torn files of a folder and only those.
+func TestRepairDir(t *testing.T) {
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.wav")
+	w, err := Create(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range 60 {
+		if err := w.Write(frameAt(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	full, _ := os.ReadFile(whole)
+	// Torn: the header still declares nothing (a crash before the first second), and one with
+	// an odd byte at the end.
+	torn := append(append([]byte(nil), full...), 0x55)
+	binary.LittleEndian.PutUint32(torn[40:], 0)
+	binary.LittleEndian.PutUint32(torn[4:], 36)
+	if err := os.WriteFile(filepath.Join(dir, "torn.wav"), torn, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not audio"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(whole)
+	got, err := RepairDir(dir)
+	if err != nil || len(got) != 1 || got[0] != "torn.wav" {
+		t.Fatalf("RepairDir = %q, %v; want torn.wav only", got, err)
+	}
+	checkPattern(t, decodeFile(t, filepath.Join(dir, "torn.wav")).Samples, 60*voice.FrameSamples)
+	if after, _ := os.Stat(whole); !after.ModTime().Equal(before.ModTime()) {
+		t.Error("RepairDir rewrote a whole file")
+	}
+	if got, err := RepairDir(dir); err != nil || len(got) != 0 {
+		t.Errorf("second RepairDir = %q, %v", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bad.wav"), []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RepairDir(dir); !errors.Is(err, ErrNotWAV) {
+		t.Errorf("RepairDir with a file that is no WAV: %v", err)
 	}
 }

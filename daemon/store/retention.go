@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Retention says how much voicemail audio the box keeps. The rows stay: the call log and the
+// fact that a message was left are never removed, only the audio files.
+type Retention struct {
+	// MaxAge removes the audio of messages older than this (0: no age limit).
+	MaxAge time.Duration
+	// MaxBytes removes the oldest audio until the rest takes at most this much (0: no quota).
+	MaxBytes int64
+	// Free removes the oldest audio until at least this much has been freed (0: nothing more);
+	// the disk guard asks for it when the disk runs low.
+	Free int64
+}
+
+// RetentionResult is what ApplyRetention removed.
+type RetentionResult struct {
+	Removed []int64 // voicemail ids whose audio was removed, oldest first
+	Bytes   int64   // bytes freed
+	Kept    int64   // bytes of voicemail audio still on disk
+}
+
+// ApplyRetention removes voicemail audio, oldest message first, by r. Messages still being
+// recorded are never touched. Every run that removes something writes one audit entry
+// (user "retention"). A removed message keeps its row (and its File name, which then names
+// no file: see VoicemailAudioRemoved).
+func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResult, error) {
+	var res RetentionResult
+	if r.MaxAge < 0 || r.MaxBytes < 0 || r.Free < 0 {
+		return res, fmt.Errorf("store: retention: negative limit in %+v", r)
+	}
+	type msg struct {
+		id      int64
+		path    string
+		created time.Time
+		size    int64
+	}
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT id, file, created_at FROM voicemails WHERE complete = 1 ORDER BY created_at, id`)
+	if err != nil {
+		return res, fmt.Errorf("store: retention: %w", err)
+	}
+	var list []msg
+	for rows.Next() {
+		var m msg
+		var file string
+		var created int64
+		if err := rows.Scan(&m.id, &file, &created); err != nil {
+			rows.Close()
+			return res, fmt.Errorf("store: retention: %w", err)
+		}
+		p, err := s.voicemailPath(file)
+		if err != nil {
+			continue // a name that cannot be a file of ours: nothing on disk to remove
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue // already gone
+		}
+		m.path, m.created, m.size = p, time.UnixMilli(created), fi.Size()
+		list = append(list, m)
+		res.Kept += m.size
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, fmt.Errorf("store: retention: %w", err)
+	}
+
+	cutoff := time.Time{}
+	if r.MaxAge > 0 {
+		cutoff = s.now().Add(-r.MaxAge)
+	}
+	var errs []error
+	for _, m := range list {
+		old := !cutoff.IsZero() && m.created.Before(cutoff)
+		overQuota := r.MaxBytes > 0 && res.Kept > r.MaxBytes
+		needRoom := res.Bytes < r.Free
+		if !old && !overQuota && !needRoom {
+			// Oldest first: the rest are younger and, with this one kept, within the quota.
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		if err := os.Remove(m.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("store: retention: %w", err))
+			continue
+		}
+		res.Removed = append(res.Removed, m.id)
+		res.Bytes += m.size
+		res.Kept -= m.size
+	}
+	if len(res.Removed) > 0 {
+		ids := make([]string, len(res.Removed))
+		for i, id := range res.Removed {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		detail := fmt.Sprintf("removed the audio of %d voicemail message(s), %d bytes, oldest first: %s",
+			len(res.Removed), res.Bytes, strings.Join(ids, ","))
+		if err := s.Audit(ctx, "retention", "voicemail audio removed", detail); err != nil {
+			errs = append(errs, err)
+		}
+		s.log.Info("retention removed voicemail audio", "messages", len(res.Removed), "bytes", res.Bytes, "kept_bytes", res.Kept)
+	}
+	return res, errors.Join(errs...)
+}
+
+// VoicemailAudioRemoved reports whether a complete message's audio file is gone (removed by
+// retention, or by hand): the row stays in the log, the audio cannot be played any more.
+func (s *Store) VoicemailAudioRemoved(v Voicemail) bool {
+	if !v.Complete {
+		return false
+	}
+	p, err := s.voicemailPath(v.File)
+	if err != nil {
+		return true
+	}
+	_, err = os.Stat(p)
+	return errors.Is(err, fs.ErrNotExist)
+}

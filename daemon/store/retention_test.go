@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestApplyRetention(t *testing.T) {
+	ctx := context.Background()
+	// Five messages, one a day, 1000, 2000, ... 5000 bytes; a sixth still recording.
+	setup := func(t *testing.T) (*Store, *fakeClock, []int64) {
+		clock := newClock()
+		s := openTest(t, "", clock)
+		var ids []int64
+		for i := range 6 {
+			at := clock.Now().Add(time.Duration(i-5) * 24 * time.Hour)
+			call, err := s.StartCall(ctx, "gsm1", "+79161234567", at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := "m" + string(rune('a'+i)) + ".wav"
+			id, err := s.StartVoicemail(ctx, call, name, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(s.Dir(), VoicemailDir, name), make([]byte, 1000*(i+1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if i < 5 {
+				if err := s.FinishVoicemail(ctx, id, time.Second); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.FinishCall(ctx, call, at.Add(time.Minute), "0", "voicemail"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ids = append(ids, id)
+		}
+		return s, clock, ids
+	}
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name      string
+		r         Retention
+		wantIdx   []int // indexes into ids, oldest first
+		wantBytes int64
+	}{
+		{"nothing to do", Retention{}, nil, 0},
+		{"older than 2.5 days", Retention{MaxAge: 5 * day / 2}, []int{0, 1, 2}, 6000},
+		{"quota of 9000 bytes", Retention{MaxBytes: 9000}, []int{0, 1, 2}, 6000},
+		{"quota of 9001 bytes", Retention{MaxBytes: 9001}, []int{0, 1, 2}, 6000},
+		{"quota of 12000 bytes", Retention{MaxBytes: 12000}, []int{0, 1}, 3000},
+		{"quota above all", Retention{MaxBytes: 1 << 30}, nil, 0},
+		{"free 2500 bytes", Retention{Free: 2500}, []int{0, 1}, 3000},
+		{"age and quota", Retention{MaxAge: 4*day + time.Hour, MaxBytes: 12000}, []int{0, 1}, 3000},
+		{"free more than there is", Retention{Free: 1 << 30}, []int{0, 1, 2, 3, 4}, 15000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, _, ids := setup(t)
+			res, err := s.ApplyRetention(ctx, tc.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []int64
+			for _, i := range tc.wantIdx {
+				want = append(want, ids[i])
+			}
+			if !slices.Equal(res.Removed, want) || res.Bytes != tc.wantBytes || res.Kept != 15000-tc.wantBytes {
+				t.Errorf("removed %v (%d bytes, %d kept); want %v (%d bytes)", res.Removed, res.Bytes, res.Kept, want, tc.wantBytes)
+			}
+			// The rows all stay; removed audio is gone and says so; the recording in progress
+			// is never touched.
+			list, err := s.ListVoicemail(ctx, false, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != 6 {
+				t.Fatalf("%d voicemail rows after retention, want all 6", len(list))
+			}
+			for _, v := range list {
+				gone := s.VoicemailAudioRemoved(v)
+				_, statErr := os.Stat(filepath.Join(s.Dir(), VoicemailDir, v.File))
+				if gone != slices.Contains(want, v.ID) || gone != (statErr != nil) {
+					t.Errorf("voicemail %d (%s): removed %v, file error %v", v.ID, v.File, gone, statErr)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(s.Dir(), VoicemailDir, "mf.wav")); err != nil {
+				t.Errorf("the recording in progress was removed: %v", err)
+			}
+			audit, err := s.ListAudit(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logged := len(audit) > 0 && audit[0].User == "retention" && strings.Contains(audit[0].Detail, "oldest first")
+			if logged != (len(want) > 0) {
+				t.Errorf("audit log: %+v", audit)
+			}
+			// Running again removes nothing more (the files are gone, the quota is met).
+			if tc.r.Free == 0 {
+				again, err := s.ApplyRetention(ctx, tc.r)
+				if err != nil || len(again.Removed) != 0 {
+					t.Errorf("second run removed %v (%v)", again.Removed, err)
+				}
+			}
+		})
+	}
+	t.Run("negative", func(t *testing.T) {
+		s, _, _ := setup(t)
+		if _, err := s.ApplyRetention(ctx, Retention{MaxAge: -time.Hour}); err == nil {
+			t.Error("negative age accepted")
+		}
+	})
+	t.Run("time passes", func(t *testing.T) {
+		s, clock, ids := setup(t)
+		r := Retention{MaxAge: 30 * day}
+		if res, _ := s.ApplyRetention(ctx, r); len(res.Removed) != 0 {
+			t.Fatalf("removed %v at once", res.Removed)
+		}
+		clock.Add(26*day - time.Hour)
+		res, err := s.ApplyRetention(ctx, r)
+		if err != nil || !slices.Equal(res.Removed, ids[:1]) {
+			t.Errorf("after 26 days: removed %v (%v), want the oldest", res.Removed, err)
+		}
+	})
+}
