@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,10 +15,13 @@ import (
 	"hotline/daemon/store"
 	"hotline/daemon/switchboard"
 	"hotline/hw"
+	"hotline/hw/discover"
 	"hotline/hw/fxo"
+	"hotline/hw/gpio"
 	"hotline/hw/gsm"
 	"hotline/hw/modem"
 	"hotline/hw/sim"
+	"hotline/hw/supervise"
 	"hotline/voice/prompts"
 	"hotline/voice/sip"
 )
@@ -28,6 +32,9 @@ type ModemSpec struct {
 	AT    string
 	Audio string
 	Kind  string
+	// Key names a modem found by discovery (its USB serial number or path): after a re-plug
+	// its ports are found again by it. "" for ports given by hand.
+	Key string
 }
 
 // Kinds of modem the daemon can drive.
@@ -108,6 +115,11 @@ type Hotline struct {
 
 	alerts *alerter
 	sip    *sip.Server
+	// Callees is the simulated network's directory of numbers the box dials (operators'
+	// mobiles, callbacks) when it runs simulated lines; nil otherwise.
+	Callees *sim.Callees
+	watch   *discover.Watcher // finds re-plugged modems; nil when none was discovered
+	pins    []io.Closer        // GPIO lines held
 }
 
 // gsmLine is a line driver with its own run loop.
@@ -117,8 +129,8 @@ type gsmLine interface {
 }
 
 type lineRunner struct {
-	line  gsmLine
-	ports []io.Closer
+	line gsmLine
+	kind string // quectel, simcom, huawei, fxo
 }
 
 // simModem is a simulated modem of any dialect.
@@ -189,9 +201,17 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		SendSMS:      h.sendAnySMS,
 		Now:          cfg.Now,
 	})
+	if cfg.Sims > 0 {
+		// The simulated network: every number answers after two rings, takes the call with 1
+		// after the box's announcement, says a few words and hangs up after a while (an
+		// operator's mobile; tests set their own callees).
+		h.Callees = sim.NewCallees()
+		h.Callees.SetDefault(sim.Callee{AnswerAfter: 2 * time.Second, Digits: "1", DigitsAfter: 3 * time.Second, HangupAfter: 30 * time.Second})
+	}
 	for i := range cfg.Sims {
 		id := fmt.Sprintf("gsm%d", i+1)
-		m, err := newSim(cfg.SimKind, sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports, Garbage: cfg.SimGarbage})
+		m, err := newSim(cfg.SimKind, sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports,
+			Garbage: cfg.SimGarbage, Callees: h.Callees, USSDReply: "Баланс: 250.00 р."})
 		if err != nil {
 			h.Close()
 			return nil, fmt.Errorf("simulated modem %s: %w", id, err)
@@ -201,13 +221,18 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		if kind == "" {
 			kind = "quectel"
 		}
-		if err := h.addModem(id, ModemSpec{AT: m.ATPath(), Audio: m.AudioPath(), Kind: kind}); err != nil {
+		if err := h.addModem(ctx, id, ModemSpec{AT: m.ATPath(), Audio: m.AudioPath(), Kind: kind}); err != nil {
 			h.Close()
 			return nil, err
 		}
 	}
+	for _, spec := range cfg.Modems {
+		if spec.Key != "" && h.watch == nil {
+			h.watch = discover.NewWatcher(func() ([]discover.Modem, error) { return discover.Find("/") }, 3*time.Second, cfg.Logger.With("subsys", "discover"))
+		}
+	}
 	for i, spec := range cfg.Modems {
-		if err := h.addModem(fmt.Sprintf("gsm%d", cfg.Sims+i+1), spec); err != nil {
+		if err := h.addModem(ctx, fmt.Sprintf("gsm%d", cfg.Sims+i+1), spec); err != nil {
 			h.Close()
 			return nil, err
 		}
@@ -215,33 +240,116 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	return h, nil
 }
 
-func (h *Hotline) addModem(id string, spec ModemSpec) error {
-	at, err := modem.OpenPort(spec.AT)
+func (h *Hotline) addModem(ctx context.Context, id string, spec ModemSpec) error {
+	log := h.log.With("subsys", "line", "line", id, "kind", spec.Kind)
+	open := func(ctx context.Context) (supervise.Ports, error) { return openPorts(spec) }
+	if spec.Key != "" && h.watch != nil {
+		open = func(ctx context.Context) (supervise.Ports, error) {
+			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			var p supervise.Ports
+			err := h.watch.WaitOpen(ctx, spec.Key, func(m discover.Modem) error {
+				var err error
+				p, err = openPorts(ModemSpec{AT: m.AT, Audio: m.Audio, Kind: spec.Kind})
+				return err
+			})
+			return p, err
+		}
+	}
+	// The first open happens here, so that a wrong path is an error at start-up.
+	first, err := open(ctx)
 	if err != nil {
 		return fmt.Errorf("line %s: %w", id, err)
 	}
-	log := h.log.With("subsys", "line", "line", id, "kind", spec.Kind)
+	opened := &first
+	var mu sync.Mutex
+	l := supervise.New(supervise.Config{
+		ID: id, Logger: log,
+		Open: func(ctx context.Context) (supervise.Ports, error) {
+			mu.Lock()
+			if opened != nil {
+				p := *opened
+				opened = nil
+				mu.Unlock()
+				return p, nil
+			}
+			mu.Unlock()
+			return open(ctx)
+		},
+		New: func(p supervise.Ports) supervise.Runner {
+			switch spec.Kind {
+			case "fxo":
+				return fxo.New(id, p.AT, fxo.Options{Logger: log})
+			case "simcom":
+				return gsm.NewSIM7600(id, p.AT, p.Audio, gsm.SIMComOptions{Logger: log, ToneDetect: true})
+			case "huawei":
+				return gsm.NewHuawei(id, p.AT, p.Audio, gsm.HuaweiOptions{Logger: log, ToneDetect: true})
+			default:
+				return gsm.NewQuectel(id, p.AT, p.Audio, gsm.QuectelOptions{Logger: log, ToneDetect: true})
+			}
+		},
+		Power: h.powerLines(ctx, id, spec.Kind),
+	})
+	h.lines = append(h.lines, lineRunner{line: l, kind: spec.Kind})
+	return nil
+}
+
+// openPorts opens a modem's AT port and, but for an analog modem, its audio port.
+func openPorts(spec ModemSpec) (supervise.Ports, error) {
+	at, err := modem.OpenPort(spec.AT)
+	if err != nil {
+		return supervise.Ports{}, err
+	}
 	if spec.Kind == "fxo" {
-		l := fxo.New(id, at, fxo.Options{Logger: log})
-		h.lines = append(h.lines, lineRunner{line: l, ports: []io.Closer{at}})
-		return nil
+		return supervise.Ports{AT: at}, nil
 	}
 	audio, err := modem.OpenPort(spec.Audio)
 	if err != nil {
 		at.Close()
-		return fmt.Errorf("line %s: audio port: %w", id, err)
+		return supervise.Ports{}, fmt.Errorf("audio port: %w", err)
 	}
-	var l gsmLine
-	switch spec.Kind {
-	case "simcom":
-		l = gsm.NewSIM7600(id, at, audio, gsm.SIMComOptions{Logger: log, ToneDetect: true})
-	case "huawei":
-		l = gsm.NewHuawei(id, at, audio, gsm.HuaweiOptions{Logger: log, ToneDetect: true})
-	default:
-		l = gsm.NewQuectel(id, at, audio, gsm.QuectelOptions{Logger: log, ToneDetect: true})
+	return supervise.Ports{AT: at, Audio: audio}, nil
+}
+
+// powerLines opens the modem's PWRKEY and RESET GPIO lines named in the settings
+// (gpio_chip, default "gpiochip0"; gpio_<line>_pwrkey and gpio_<line>_reset, line offsets;
+// gpio_active, 1 for the usual transistor driver, 0 for a direct wire). None set: none used.
+func (h *Hotline) powerLines(ctx context.Context, id, kind string) gpio.Lines {
+	setting := func(k, def string) string { v, _ := h.Store.Setting(ctx, k, def); return strings.TrimSpace(v) }
+	chip := setting("gpio_chip", "gpiochip0")
+	active, err := strconv.Atoi(setting("gpio_active", "1"))
+	if err != nil || (active != 0 && active != 1) {
+		active = 1
 	}
-	h.lines = append(h.lines, lineRunner{line: l, ports: []io.Closer{at, audio}})
-	return nil
+	lines := gpio.Lines{Active: active, Timing: gpio.QuectelEC25}
+	if kind == "simcom" {
+		lines.Timing = gpio.SIMComSIM7600
+	}
+	pin := func(name string) *gpio.Line {
+		v := setting("gpio_"+id+"_"+name, "")
+		if v == "" {
+			return nil
+		}
+		off, err := strconv.Atoi(v)
+		if err != nil {
+			h.log.Error("GPIO setting is not a line number", "setting", "gpio_"+id+"_"+name, "value", v)
+			return nil
+		}
+		l, err := gpio.Open(chip, off, 1-active, "hotline "+id+" "+name)
+		if err != nil {
+			h.log.Error("cannot use the modem's GPIO line", "line", id, "pin", name, "err", err)
+			return nil
+		}
+		h.pins = append(h.pins, l)
+		return l
+	}
+	if p := pin("pwrkey"); p != nil {
+		lines.PowerKey = p
+	}
+	if p := pin("reset"); p != nil {
+		lines.Reset = p
+	}
+	return lines
 }
 
 // Lines returns the IDs of the lines.
@@ -275,6 +383,13 @@ func (h *Hotline) Run(ctx context.Context) error {
 			}
 		})
 	}
+	if h.watch != nil {
+		wg.Go(func() {
+			if err := h.watch.Run(ctx); err != nil && ctx.Err() == nil {
+				h.log.Error("modem watcher stopped", "err", err)
+			}
+		})
+	}
 	if h.sip != nil {
 		wg.Go(func() {
 			if err := h.sip.Run(ctx); err != nil {
@@ -291,10 +406,8 @@ func (h *Hotline) Run(ctx context.Context) error {
 // Close releases the ports and the store. Call it after Run has returned.
 func (h *Hotline) Close() error {
 	var errs []error
-	for _, l := range h.lines {
-		for _, p := range l.ports {
-			errs = append(errs, p.Close())
-		}
+	for _, p := range h.pins {
+		errs = append(errs, p.Close())
 	}
 	for _, m := range h.sims {
 		errs = append(errs, m.Close())
@@ -421,10 +534,11 @@ func (h *Hotline) releaseSim(id string) {
 }
 
 var (
-	_ gsmLine = (*gsm.Quectel)(nil)
-	_ gsmLine = (*gsm.SIM7600)(nil)
-	_ gsmLine = (*gsm.Huawei)(nil)
-	_ gsmLine = (*fxo.Modem)(nil)
+	_ supervise.Runner = (*gsm.Quectel)(nil)
+	_ supervise.Runner = (*gsm.SIM7600)(nil)
+	_ supervise.Runner = (*gsm.Huawei)(nil)
+	_ supervise.Runner = (*fxo.Modem)(nil)
+	_ gsmLine          = (*supervise.Line)(nil)
 )
 
 // SIPAddr is where phones register, or "" when SIP is off.

@@ -4,8 +4,9 @@ import (
 	"time"
 
 	"hotline/daemon/switchboard"
-	"hotline/hw/fxo"
+	"hotline/hw"
 	"hotline/hw/gsm"
+	"hotline/hw/supervise"
 )
 
 // LineInfo is one line as the dashboard and /metrics show it. The strings that came from the
@@ -41,8 +42,12 @@ func (h *Hotline) LineInfos() []LineInfo {
 	out := make([]LineInfo, 0, len(h.lines))
 	for _, l := range h.lines {
 		id := l.line.ID()
-		info := LineInfo{ID: id, Kind: lineKind(l.line), State: h.Board.LineState(id)}
-		if s, ok := l.line.(statuser); ok {
+		info := LineInfo{ID: id, Kind: l.kind, State: h.Board.LineState(id)}
+		var drv hw.Line = l.line
+		if sup, ok := l.line.(*supervise.Line); ok {
+			drv = sup.Current() // nil while the modem is being recovered
+		}
+		if s, ok := drv.(statuser); ok {
 			st := s.Status()
 			info.Model, info.Firmware, info.IMEI = st.Model, st.Firmware, st.IMEI
 			info.SIM, info.Operator = st.SIM, st.Operator
@@ -64,21 +69,6 @@ func (h *Hotline) LineInfos() []LineInfo {
 
 // Counters returns the switchboard's running totals.
 func (h *Hotline) Counters() Counters { return h.Board.Counters() }
-
-// lineKind names the driver of a line as --modem kind= does.
-func lineKind(l gsmLine) string {
-	switch l.(type) {
-	case *gsm.Quectel:
-		return "quectel"
-	case *gsm.SIM7600:
-		return "simcom"
-	case *gsm.Huawei:
-		return "huawei"
-	case *fxo.Modem:
-		return "fxo"
-	}
-	return "unknown"
-}
 
 var (
 	_ statuser = (*gsm.Quectel)(nil)
