@@ -17,7 +17,7 @@ TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs \
              asterisk-core-sounds-en-wav asterisk-core-sounds-ru-wav asterisk-moh-opsound-wav \
              libsox-fmt-mp3 sip-tester baresip-core wrk qemu-system-x86
 
-.PHONY: all build run test test-deps lint cross bench bench-dsp fuzz soak prompts clean deb image
+.PHONY: all build run test test-deps lint cross bench bench-dsp fuzz soak prompts clean deb image boot-test
 
 all: build
 
@@ -41,11 +41,20 @@ test-deps:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags boottest ./image/boottest
 	$(GO) tool staticcheck ./...
+	$(GO) tool staticcheck -tags boottest ./image/boottest
 
 test: test-deps lint cross
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) boot-test
 	$(MAKE) fuzz FUZZTIME=20000x
+
+# Boots the PC image (gokrazy, amd64) under qemu with a simulated EC25 on two USB serial
+# ports, takes a call that leaves a voicemail, cuts the power, boots again and checks that
+# the call log and the voicemail survived (docs/IMAGE.md).
+boot-test:
+	$(GO) test -tags boottest -count=1 -timeout 20m -v ./image/boottest
 
 # The binary must build without cgo for the boards: Pi 3/4/5/Zero 2 W (arm64), older Pis (armv7, armv6).
 cross:

@@ -29,17 +29,23 @@ type gokrazyConfig struct {
 	}
 	KernelPackage, FirmwarePackage, EEPROMPackage string
 	GokrazyPackages                               *[]string
+	SerialConsole                                 string
 }
 
 func readGokrazyConfig(t *testing.T) gokrazyConfig {
 	t.Helper()
-	b, err := os.ReadFile("gokrazy/hotline/config.json")
+	return readInstanceConfig(t, "hotline")
+}
+
+func readInstanceConfig(t *testing.T, instance string) gokrazyConfig {
+	t.Helper()
+	b, err := os.ReadFile("gokrazy/" + instance + "/config.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var cfg gokrazyConfig
 	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatalf("config.json: %v", err)
+		t.Fatalf("%s/config.json: %v", instance, err)
 	}
 	return cfg
 }
@@ -120,5 +126,48 @@ func TestGokrazyPinned(t *testing.T) {
 	}
 	if out, err := exec.Command("go", "list", "-tags", "gokrazydeps", "-deps", ".").CombinedOutput(); err != nil {
 		t.Errorf("go list -tags gokrazydeps: %v\n%s", err, out)
+	}
+}
+
+// TestGokrazyVMConfig checks the PC instance that boottest boots under qemu: the same box as
+// the Pi's, on amd64, with the simulated modem on the two USB serial ports that qemu's
+// usb-serial devices become, the serial console on the first UART, and its kernel pinned.
+func TestGokrazyVMConfig(t *testing.T) {
+	vm := readInstanceConfig(t, "hotline-vm")
+	pi := readGokrazyConfig(t)
+	for _, tt := range []struct{ name, got, want string }{
+		{"Hostname", vm.Hostname, pi.Hostname},
+		{"Update.HTTPPort", vm.Update.HTTPPort, pi.Update.HTTPPort},
+		{"Update.HTTPPassword", vm.Update.HTTPPassword, "boot-test"}, // boottest logs in with it
+		{"KernelPackage", vm.KernelPackage, "github.com/gokrazy/kernel.amd64"},
+		{"FirmwarePackage", vm.FirmwarePackage, ""},
+		{"EEPROMPackage", vm.EEPROMPackage, ""},
+		{"SerialConsole", vm.SerialConsole, "ttyS0,115200"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+	if !slices.Equal(vm.Packages, pi.Packages) || !slices.Contains(vm.Environment, "GOARCH=amd64") {
+		t.Errorf("Packages %q, Environment %q: want %q on amd64", vm.Packages, vm.Environment, pi.Packages)
+	}
+	want := append(slices.Clone(pi.PackageConfig["hotline"].CommandLineFlags),
+		"--modem", "/dev/ttyUSB0,audio=/dev/ttyUSB1,kind=quectel")
+	if got := vm.PackageConfig["hotline"].CommandLineFlags; !slices.Equal(got, want) {
+		t.Errorf("hotline flags %q, want %q", got, want)
+	}
+	if got, want := vm.PackageConfig["hotline"].GoBuildFlags, pi.PackageConfig["hotline"].GoBuildFlags; !slices.Equal(got, want) {
+		t.Errorf("hotline build flags %q, want the Pi's %q", got, want)
+	}
+	src, err := os.ReadFile("gokrazydeps.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), strconv.Quote(vm.KernelPackage)) {
+		t.Errorf("gokrazydeps.go does not import %s", vm.KernelPackage)
+	}
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", vm.KernelPackage).CombinedOutput()
+	if v := strings.TrimSpace(string(out)); err != nil || v == "" {
+		t.Errorf("%s is not required by go.mod: %v %s", vm.KernelPackage, err, out)
 	}
 }

@@ -9,6 +9,7 @@ package image
 import (
 	_ "github.com/gokrazy/firmware"
 	_ "github.com/gokrazy/gokrazy"
+	_ "github.com/gokrazy/kernel.amd64"
 	_ "github.com/gokrazy/kernel.rpi"
 	_ "github.com/gokrazy/rpi-eeprom"
 )
