@@ -40,6 +40,7 @@ const (
 	AlertVoicemail = "voicemail"
 	AlertMissed    = "missed"
 	AlertLineDown  = "line_down"
+	AlertDisk      = "disk"
 )
 
 // alertRetry is when a failed alert is tried again, by attempt; after the last it stays failed.

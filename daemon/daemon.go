@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"hotline/daemon/diskguard"
 	"hotline/daemon/store"
 	"hotline/daemon/switchboard"
 	"hotline/hw"
@@ -24,6 +26,7 @@ import (
 	"hotline/hw/supervise"
 	"hotline/voice/prompts"
 	"hotline/voice/sip"
+	"hotline/voice/wav"
 )
 
 // ModemSpec names the ports of one modem given on the command line:
@@ -119,7 +122,8 @@ type Hotline struct {
 	// mobiles, callbacks) when it runs simulated lines; nil otherwise.
 	Callees *sim.Callees
 	watch   *discover.Watcher // finds re-plugged modems; nil when none was discovered
-	pins    []io.Closer        // GPIO lines held
+	disk    *diskguard.Guard
+	pins    []io.Closer // GPIO lines held
 }
 
 // gsmLine is a line driver with its own run loop.
@@ -161,11 +165,42 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// A recording cut by a power failure gets its WAV header fixed before anything reads it.
+	for _, d := range []string{store.VoicemailDir, RecordingDir} {
+		dir := filepath.Join(cfg.DataDir, d)
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		fixed, err := wav.RepairDir(dir)
+		for _, f := range fixed {
+			cfg.Logger.Warn("recording cut short by a power failure, repaired", "file", f)
+		}
+		if err != nil {
+			cfg.Logger.Error("cannot repair recordings", "dir", dir, "err", err)
+		}
+	}
 	st, err := store.Open(ctx, cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	h := &Hotline{Store: st, cfg: cfg, log: cfg.Logger, sims: map[string]simModem{}, simBusy: map[string]bool{}}
+	h.disk, err = diskguard.New(diskguard.Config{
+		Dir:    st.Dir(),
+		Logger: cfg.Logger.With("subsys", "disk"),
+		Reclaim: func(ctx context.Context, need int64) (int64, error) {
+			r, err := st.ApplyRetention(ctx, store.Retention{Free: need})
+			return r.Bytes, err
+		},
+		OnChange: func(s diskguard.Status) {
+			if s.Alert != "" && h.alerts != nil {
+				h.alerts.queue(context.Background(), alertBody{Kind: AlertDisk, Text: s.Alert, At: time.Now()})
+			}
+		},
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("disk guard: %w", err)
+	}
 	if err := ensureFlow(ctx, st); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("save the default flow: %w", err)
@@ -195,8 +230,10 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		Prompts:      prompts.Load,
 		Flow:         flows.current,
 		People:       &people{st: st, sip: cfg.SIP, log: cfg.Logger.With("subsys", "people")},
-		VoicemailDir: filepath.Join(st.Dir(), "voicemail"),
-		RecordingDir: filepath.Join(st.Dir(), "recordings"),
+		VoicemailDir: filepath.Join(st.Dir(), store.VoicemailDir),
+		RecordingDir: filepath.Join(st.Dir(), RecordingDir),
+		CanRecord:    h.disk.CanRecord,
+		WriteFailed:  h.disk.Notify,
 		Logger:       cfg.Logger.With("subsys", "switchboard"),
 		SendSMS:      h.sendAnySMS,
 		Now:          cfg.Now,
@@ -256,12 +293,14 @@ func (h *Hotline) addModem(ctx context.Context, id string, spec ModemSpec) error
 			return p, err
 		}
 	}
-	// The first open happens here, so that a wrong path is an error at start-up.
-	first, err := open(ctx)
-	if err != nil {
-		return fmt.Errorf("line %s: %w", id, err)
+	// The first open happens here. A modem that is not there yet is no reason to stop the box:
+	// the admin must answer, and the line keeps trying (its state says why it is down).
+	var opened *supervise.Ports
+	if first, err := open(ctx); err != nil {
+		log.Error("cannot open the modem; the line will keep trying", "err", err)
+	} else {
+		opened = &first
 	}
-	opened := &first
 	var mu sync.Mutex
 	l := supervise.New(supervise.Config{
 		ID: id, Logger: log,
@@ -383,6 +422,12 @@ func (h *Hotline) Run(ctx context.Context) error {
 			}
 		})
 	}
+	wg.Go(func() {
+		if err := h.disk.Run(ctx); err != nil {
+			h.log.Error("disk guard stopped", "err", err)
+		}
+	})
+	wg.Go(func() { h.retention(ctx) })
 	if h.watch != nil {
 		wg.Go(func() {
 			if err := h.watch.Run(ctx); err != nil && ctx.Err() == nil {
@@ -540,6 +585,49 @@ var (
 	_ supervise.Runner = (*fxo.Modem)(nil)
 	_ gsmLine          = (*supervise.Line)(nil)
 )
+
+// RecordingDir is the folder of recorded conversations in the data folder.
+const RecordingDir = "recordings"
+
+// Disk is what the disk guard last saw: free space, whether recording is allowed, the alert.
+func (h *Hotline) Disk() diskguard.Status { return h.disk.Status() }
+
+// retention applies the owner's retention settings once a day: "retention_days" (voicemail
+// audio older than this is removed; 0 keeps it) and "retention_mb" (the oldest audio is
+// removed beyond this much; 0: no quota). Rows stay; the disk guard frees more when the disk
+// runs low.
+func (h *Hotline) retention(ctx context.Context) {
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		t.Reset(24 * time.Hour)
+		num := func(k string) int64 {
+			v, _ := h.Store.Setting(ctx, k, "0")
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || n < 0 {
+				return 0
+			}
+			return n
+		}
+		r := store.Retention{MaxAge: time.Duration(num("retention_days")) * 24 * time.Hour, MaxBytes: num("retention_mb") << 20}
+		if r.MaxAge == 0 && r.MaxBytes == 0 {
+			continue
+		}
+		res, err := h.Store.ApplyRetention(ctx, r)
+		if err != nil {
+			h.log.Error("retention", "err", err)
+			continue
+		}
+		if len(res.Removed) > 0 {
+			h.log.Info("old recordings removed", "messages", len(res.Removed), "bytes", res.Bytes)
+		}
+	}
+}
 
 // SIPAddr is where phones register, or "" when SIP is off.
 func (h *Hotline) SIPAddr() string {

@@ -56,6 +56,9 @@ type Options struct {
 	// CanRecord says whether a recording may start or go on (nil: always); an error (e.g. the
 	// disk is full) stops it cleanly and is logged.
 	CanRecord func() error
+	// WriteFailed hears of a recording that failed to write (a full or read-only disk), so the
+	// disk guard can act at once (nil: nobody).
+	WriteFailed func(error)
 	// Now is the wall clock schedules are read from (nil: time.Now).
 	Now func() time.Time
 }

@@ -20,6 +20,28 @@ const bridgeFrames = 5
 // from a fixed pool, and a full queue drops its oldest frame.
 type frameQueue struct {
 	q, free chan *voice.Frame
+	primed  bool // take: frames flow; after running dry, wait for bridgePrime frames again
+}
+
+// bridgePrime is how many frames a bridge holds before it plays them (40 ms): two lines keep
+// time by two clocks, and without this slack a frame that comes a little late would leave a
+// 20 ms hole — enough to split a key the far end presses in two.
+const bridgePrime = 2
+
+// take is pop for the playing side of a bridge: it plays nothing until bridgePrime frames
+// wait, and after running dry waits for them again. Only the consumer calls it.
+func (fq *frameQueue) take(dst *voice.Frame) bool {
+	if !fq.primed {
+		if len(fq.q) < bridgePrime {
+			return false
+		}
+		fq.primed = true
+	}
+	if fq.pop(dst) {
+		return true
+	}
+	fq.primed = false
+	return false
 }
 
 func newFrameQueue(n int) *frameQueue {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"hotline/voice"
 	"hotline/voice/ivr"
 	"hotline/voice/tone"
 )
@@ -380,6 +381,11 @@ func (e *callEnv) ringMobile(ctx context.Context, p Person) (taken, error) {
 			return taken{}, err
 		}
 		if k == mobileTakeKey {
+			// What is left of the key tone stays on the operator's side.
+			if err := d.ch.playQuiet(ctx, make([]int16, voice.Rate/4)); err != nil {
+				d.hangup()
+				return taken{}, err
+			}
 			return taken{who: p.Name, call: d, record: p.Record}, nil
 		}
 	}

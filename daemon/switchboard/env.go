@@ -127,6 +127,9 @@ func (e *callEnv) Voicemail(ctx context.Context, box string, max time.Duration) 
 	e.log.Info("voicemail recorded", "voicemail", vmID, "seconds", d.Seconds(), "voice_frames", rec.VoiceFrames, "ended_by", rec.EndedBy)
 	if recErr != nil {
 		e.log.Error("recording stopped", "err", recErr)
+		if b.opts.WriteFailed != nil {
+			b.opts.WriteFailed(recErr)
+		}
 	}
 	return nil
 }
@@ -222,6 +225,9 @@ func (e *callEnv) recordTalk(ctx context.Context) func() {
 			}
 			if err := w.Write(f[:]); err != nil {
 				e.log.Error("conversation recording stopped", "err", err)
+				if b.opts.WriteFailed != nil {
+					b.opts.WriteFailed(err)
+				}
 				return
 			}
 		}

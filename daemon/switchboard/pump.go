@@ -152,7 +152,7 @@ func (p *pump) step() error {
 	default:
 	}
 	n := 0
-	if p.prompt == nil && pr != nil && pr.say.pop(&p.outPCM) {
+	if p.prompt == nil && pr != nil && pr.say.take(&p.outPCM) {
 		n = voice.FrameSamples
 	}
 	if p.prompt != nil {
