@@ -123,6 +123,7 @@ type Hotline struct {
 	Callees *sim.Callees
 	watch   *discover.Watcher // finds re-plugged modems; nil when none was discovered
 	disk    *diskguard.Guard
+	clock   *clockWatch
 	pins    []io.Closer // GPIO lines held
 }
 
@@ -223,6 +224,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 			cfg.SIP = sipPhones{srv}
 		}
 	}
+	h.clock = newClockWatch(st, cfg.Logger.With("subsys", "clock"))
 	flows := &flowCache{st: st}
 	h.alerts = newAlerter(h)
 	h.Board = switchboard.New(switchboard.Options{
@@ -234,6 +236,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		RecordingDir: filepath.Join(st.Dir(), RecordingDir),
 		CanRecord:    h.disk.CanRecord,
 		WriteFailed:  h.disk.Notify,
+		ClockUnset:   h.clock.Unset,
 		Logger:       cfg.Logger.With("subsys", "switchboard"),
 		SendSMS:      h.sendAnySMS,
 		Now:          cfg.Now,
@@ -428,6 +431,7 @@ func (h *Hotline) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { h.retention(ctx) })
+	wg.Go(func() { h.clock.run(ctx) })
 	if h.watch != nil {
 		wg.Go(func() {
 			if err := h.watch.Run(ctx); err != nil && ctx.Err() == nil {

@@ -59,6 +59,9 @@ type Options struct {
 	// WriteFailed hears of a recording that failed to write (a full or read-only disk), so the
 	// disk guard can act at once (nil: nobody).
 	WriteFailed func(error)
+	// ClockUnset reports that the wall clock is known to be wrong (a board that has not got the
+	// time yet): schedules are not trusted then and the hotline counts as open (nil: never).
+	ClockUnset func() bool
 	// Now is the wall clock schedules are read from (nil: time.Now).
 	Now func() time.Time
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -507,4 +508,32 @@ func TestHoldAndTransfer(t *testing.T) {
 		cancel()
 		wg.Wait()
 	})
+}
+
+// While the box's clock is unset (a board that booted in 1970), the schedule is not trusted:
+// the caller gets the menu, not "we are closed".
+func TestUnsetClockCountsAsOpen(t *testing.T) {
+	for _, unset := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			st := newFakeStore()
+			b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir(),
+				Now:        func() time.Time { return time.Date(1970, 1, 3, 3, 0, 0, 0, time.UTC) }, // a Saturday night
+				ClockUnset: func() bool { return unset }})
+			line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}),
+				audio: &fakeAudio{caller: script(nil).at(2500*time.Millisecond, key(t, '1')), closed: make(chan struct{})}}
+			ends, cancelSub := b.Subscribe()
+			defer cancelSub()
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Go(func() { _ = b.Serve(ctx, line) })
+			line.ev <- hw.Event{Kind: hw.Ring, Rings: 1, Number: "+79161234567", Time: time.Now()}
+			c := st.call((<-ends).CallID)
+			heardMenu := strings.Contains(c.sum.Nodes, "menu")
+			if heardMenu != unset {
+				t.Errorf("clock unset %v: path %s", unset, c.sum.Nodes)
+			}
+			cancel()
+			wg.Wait()
+		})
+	}
 }

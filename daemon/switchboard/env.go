@@ -44,6 +44,10 @@ func (e *callEnv) Now() time.Time { return e.board().now() }
 
 func (e *callEnv) ClosedOverride() string {
 	v, err := e.board().opts.Store.Setting(e.bg, "closed_override", "")
+	if err == nil && v == "" && e.board().opts.ClockUnset != nil && e.board().opts.ClockUnset() {
+		// The clock is not set: better a person or a message than "we are closed" at noon.
+		return "open"
+	}
 	if err != nil {
 		e.log.Warn("cannot read the open/closed switch", "err", err)
 		return ""
