@@ -136,6 +136,10 @@ type Audio interface {
 // silence was substituted.
 var ErrUnderrun = errors.New("audio underrun: device sent no frame in time")
 
+// CauseModemLost is the Hangup cause when the modem stopped answering or vanished mid-call:
+// the call did not end by anyone's choice, and its record says so.
+const CauseModemLost = "modem lost"
+
 // ErrNoCall is returned when an operation needs a call and the line has none.
 var ErrNoCall = errors.New("no call on the line")
 

@@ -314,6 +314,7 @@ type call struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	done   chan struct{}
+	lost   bool // the modem was lost mid-call
 }
 
 func newCall(l *lineState, id int64, number string) *call {
@@ -323,6 +324,9 @@ func newCall(l *lineState, id int64, number string) *call {
 
 // hungUp is called by the line goroutine when the call is over from the line's side.
 func (c *call) hungUp(cause string) {
+	if cause == hw.CauseModemLost {
+		c.lost = true // read after the cancel below, by the call's goroutine
+	}
 	c.cancel(fmt.Errorf("%w: %s", errHungUp, cause))
 	if !c.started {
 		// Never answered: the record is completed here.

@@ -537,3 +537,27 @@ func TestUnsetClockCountsAsOpen(t *testing.T) {
 		})
 	}
 }
+
+// A modem lost mid-call ends the call with the reason in its record.
+func TestModemLostIsInTheRecord(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newFakeStore()
+		b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir(), Now: openHours})
+		line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{closed: make(chan struct{})}}
+		ends, cancelSub := b.Subscribe()
+		defer cancelSub()
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = b.Serve(ctx, line) })
+		line.ev <- hw.Event{Kind: hw.Ring, Rings: 1, Number: "+79161234567", Time: time.Now()}
+		time.Sleep(3 * time.Second)
+		close(line.audio.closed)
+		line.ev <- hw.Event{Kind: hw.Hangup, Cause: hw.CauseModemLost}
+		c := st.call((<-ends).CallID)
+		if !strings.Contains(c.sum.EndReason, "modem") {
+			t.Errorf("end reason %q", c.sum.EndReason)
+		}
+		cancel()
+		wg.Wait()
+	})
+}

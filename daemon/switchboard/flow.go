@@ -95,7 +95,10 @@ func (c *call) run(parent context.Context) {
 		Recording:   env.recording,
 		SMSSent:     env.smsSent,
 	}
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, errHungUp) && !errors.Is(cause, context.Canceled) {
+	switch cause := context.Cause(ctx); {
+	case c.lost:
+		sum.EndReason = "the modem stopped answering or was unplugged during the call"
+	case cause != nil && !errors.Is(cause, errHungUp) && !errors.Is(cause, context.Canceled):
 		sum.EndReason = cause.Error()
 	}
 	if res.Survey > 0 {

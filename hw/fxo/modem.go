@@ -26,7 +26,7 @@ const (
 	CauseDataEnded    = "modem left voice mode"
 	CauseLocal        = "box hung up"
 	CauseAnswerFailed = "answer failed"
-	CauseModemLost    = "modem lost"
+	CauseModemLost    = hw.CauseModemLost
 )
 
 const (

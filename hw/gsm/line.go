@@ -50,7 +50,7 @@ const (
 	CauseRemote       = "caller hung up"
 	CauseLocal        = "box hung up"
 	CauseAnswerFailed = "answer failed"
-	CauseModemLost    = "modem lost"
+	CauseModemLost    = hw.CauseModemLost
 	CauseModemRestart = "modem restarted"
 )
 

@@ -221,7 +221,7 @@ func (l *Line) Run(ctx context.Context) error {
 // reason is the plain-words cause of a failure for the "down" state.
 func reason(err error) string {
 	if err == nil {
-		return "modem lost"
+		return hw.CauseModemLost
 	}
 	return err.Error()
 }
