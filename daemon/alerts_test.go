@@ -227,3 +227,34 @@ func TestAlertGivesUp(t *testing.T) {
 		t.Errorf("alert after giving up: %+v", list)
 	}
 }
+
+// An operator logs in and out from the phone with *1 and *0.
+func TestFeatureCodeLogsInAndOut(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.AddOperator(ctx, store.Operator{Name: "Anna", SIPUser: "anna", SIPPassword: "secret-anna"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		code, want string
+		avail      bool
+	}{{"*1", "Logged in", true}, {"*0", "Logged out", false}} {
+		if got := featureCode(st, "anna", tc.code); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.code, got, tc.want)
+		}
+		o, _ := st.OperatorBySIPUser(ctx, "anna")
+		if o.Available != tc.avail {
+			t.Errorf("after %s available = %v", tc.code, o.Available)
+		}
+	}
+	if got := featureCode(st, "anna", "*9"); got != "" {
+		t.Errorf("unknown code: %q", got)
+	}
+	if got := featureCode(st, "nobody", "*1"); got != "" {
+		t.Errorf("unknown user: %q", got)
+	}
+}

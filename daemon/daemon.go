@@ -214,7 +214,8 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 				ip = "127.0.0.1"
 			}
 		}
-		srv, err := sip.New(sip.Options{Addr: cfg.SIPAddr, IP: ip, Accounts: sipAccounts{st}, Logger: cfg.Logger.With("subsys", "sip")})
+		srv, err := sip.New(sip.Options{Addr: cfg.SIPAddr, IP: ip, Accounts: sipAccounts{st}, Logger: cfg.Logger.With("subsys", "sip"),
+			Feature: func(user, code string) string { return featureCode(st, user, code) }})
 		if err != nil {
 			// The phone line must answer even when the SIP port is taken: callers still reach
 			// mobiles and voicemail.

@@ -49,3 +49,35 @@ func localIP() (string, error) {
 	}
 	return ip.String(), nil
 }
+
+// Feature codes an operator dials on their phone.
+const (
+	FeatureLogIn  = "*1" // start taking calls
+	FeatureLogOut = "*0" // stop taking calls
+)
+
+// featureCode logs an operator in or out from their phone; it returns the words the phone
+// shows, or "" for a code the box does not know.
+func featureCode(st *store.Store, user, code string) string {
+	ctx := context.Background()
+	o, err := st.OperatorBySIPUser(ctx, user)
+	if err != nil {
+		return ""
+	}
+	var on bool
+	switch code {
+	case FeatureLogIn:
+		on = true
+	case FeatureLogOut:
+	default:
+		return ""
+	}
+	if err := st.SetOperatorAvailable(ctx, o.Name, on); err != nil {
+		return "Not changed, try again"
+	}
+	_ = st.Audit(ctx, o.Name, map[bool]string{true: "operator logged in", false: "operator logged out"}[on], "from the phone, "+code)
+	if on {
+		return "Logged in"
+	}
+	return "Logged out"
+}

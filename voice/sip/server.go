@@ -44,6 +44,12 @@ type Options struct {
 	Realm string
 	// MaxExpires caps the registration lifetime a phone asks for; default one hour.
 	MaxExpires time.Duration
+	// Feature, if set, handles feature codes an operator dials on their phone ("*1", "*0"...):
+	// the call is authenticated like a registration, then Feature gets the user and the code
+	// and returns what happened in a few words ("" for an unknown code). The box places calls
+	// to phones and takes no others, so the phone gets a final answer (603) whose reason
+	// phrase is those words, which phones show on their screen.
+	Feature func(user, code string) string
 }
 
 // Registration is one phone registered for a user.
@@ -460,6 +466,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if _, ok := to.Params.Get("tag"); !ok {
+		if code := req.Recipient.User; s.opts.Feature != nil && isFeatureCode(code) {
+			s.feature(req, tx, code)
+			return
+		}
 		// The box places calls to phones; it takes none from them.
 		s.respond(tx, req, 403, "Forbidden")
 		return
@@ -514,4 +524,46 @@ func rtpHost(h string) netip.Addr {
 		return a
 	}
 	return netip.IPv4Unspecified()
+}
+
+// isFeatureCode reports whether a dialled number is a feature code: a star and one to three
+// digits.
+func isFeatureCode(s string) bool {
+	if len(s) < 2 || len(s) > 4 || s[0] != '*' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// feature authenticates a feature-code call from an operator's phone and answers it with what
+// Feature did.
+func (s *Server) feature(req *sip.Request, tx sip.ServerTransaction, code string) {
+	from := req.From()
+	if from == nil || from.Address.User == "" {
+		s.respond(tx, req, 400, "Bad Request")
+		return
+	}
+	user := from.Address.User
+	status, challenge := s.auth.check(req, user, sourceHost(req.Source()), s.opts.Accounts, time.Now())
+	switch status {
+	case 401:
+		s.respond(tx, req, 401, "Unauthorized", sip.NewHeader("WWW-Authenticate", challenge))
+		return
+	case 403:
+		s.log.Warn("sip: feature code refused", "user", user, "source", req.Source())
+		s.respond(tx, req, 403, "Forbidden")
+		return
+	}
+	did := s.opts.Feature(user, code)
+	if did == "" {
+		s.respond(tx, req, 404, "No such feature code")
+		return
+	}
+	s.log.Info("sip: feature code", "user", user, "code", code, "result", did)
+	s.respond(tx, req, 603, did)
 }
