@@ -592,7 +592,7 @@ var (
 )
 
 // RecordingDir is the folder of recorded conversations in the data folder.
-const RecordingDir = "recordings"
+const RecordingDir = store.RecordingDir
 
 // Disk is what the disk guard last saw: free space, whether recording is allowed, the alert.
 func (h *Hotline) Disk() diskguard.Status { return h.disk.Status() }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,9 +27,10 @@ type Retention struct {
 
 // RetentionResult is what ApplyRetention removed.
 type RetentionResult struct {
-	Removed []int64 // voicemail ids whose audio was removed, oldest first
-	Bytes   int64   // bytes freed
-	Kept    int64   // bytes of voicemail audio still on disk
+	Removed    []int64 // voicemail ids whose audio was removed, oldest first
+	Recordings int     // recorded conversations removed
+	Bytes      int64   // bytes freed
+	Kept       int64   // bytes of voicemail audio still on disk
 }
 
 // ApplyRetention removes voicemail audio, oldest message first, by r. Messages still being
@@ -40,10 +43,11 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResul
 		return res, fmt.Errorf("store: retention: negative limit in %+v", r)
 	}
 	type msg struct {
-		id      int64
-		path    string
-		created time.Time
-		size    int64
+		id        int64
+		path      string
+		created   time.Time
+		size      int64
+		recording bool // a recorded conversation (id is the call's), not a voicemail
 	}
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT id, file, created_at FROM voicemails WHERE complete = 1 ORDER BY created_at, id`)
@@ -75,6 +79,38 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResul
 	if err := rows.Err(); err != nil {
 		return res, fmt.Errorf("store: retention: %w", err)
 	}
+	// Recorded conversations go by the same rules (their rows keep the name).
+	rows, err = s.db.QueryContext(ctx,
+		`SELECT id, recording, started_at FROM calls WHERE recording != '' AND outcome != '' ORDER BY started_at, id`)
+	if err != nil {
+		return res, fmt.Errorf("store: retention: %w", err)
+	}
+	for rows.Next() {
+		var m msg
+		var file string
+		var created int64
+		if err := rows.Scan(&m.id, &file, &created); err != nil {
+			rows.Close()
+			return res, fmt.Errorf("store: retention: %w", err)
+		}
+		base := filepath.Join(s.dir, RecordingDir)
+		p := filepath.Join(base, file)
+		if !ValidVoicemailFile(file) || filepath.Dir(p) != base {
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		m.path, m.created, m.size, m.recording = p, time.UnixMilli(created), fi.Size(), true
+		list = append(list, m)
+		res.Kept += m.size
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, fmt.Errorf("store: retention: %w", err)
+	}
+	slices.SortStableFunc(list, func(a, b msg) int { return a.created.Compare(b.created) })
 
 	cutoff := time.Time{}
 	if r.MaxAge > 0 {
@@ -97,17 +133,21 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResul
 			errs = append(errs, fmt.Errorf("store: retention: %w", err))
 			continue
 		}
-		res.Removed = append(res.Removed, m.id)
+		if m.recording {
+			res.Recordings++
+		} else {
+			res.Removed = append(res.Removed, m.id)
+		}
 		res.Bytes += m.size
 		res.Kept -= m.size
 	}
-	if len(res.Removed) > 0 {
+	if len(res.Removed) > 0 || res.Recordings > 0 {
 		ids := make([]string, len(res.Removed))
 		for i, id := range res.Removed {
 			ids[i] = strconv.FormatInt(id, 10)
 		}
-		detail := fmt.Sprintf("removed the audio of %d voicemail message(s), %d bytes, oldest first: %s",
-			len(res.Removed), res.Bytes, strings.Join(ids, ","))
+		detail := fmt.Sprintf("removed the audio of %d voicemail message(s) and %d recorded conversation(s), %d bytes, oldest first: %s",
+			len(res.Removed), res.Recordings, res.Bytes, strings.Join(ids, ","))
 		if err := s.Audit(ctx, "retention", "voicemail audio removed", detail); err != nil {
 			errs = append(errs, err)
 		}

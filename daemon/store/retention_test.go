@@ -129,3 +129,45 @@ func TestApplyRetention(t *testing.T) {
 		}
 	})
 }
+
+// Recorded conversations are removed by the same rules as voicemail, oldest first, and their
+// calls stay in the log.
+func TestRetentionTakesRecordings(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	s := openTest(t, "", clock)
+	dir := filepath.Join(s.Dir(), RecordingDir)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for i, name := range []string{"old-talk.wav", "new-talk.wav"} {
+		id, err := s.StartCall(ctx, "gsm1", "+79161234567", clock.Now().Add(time.Duration(i)*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishCallSummary(ctx, id, clock.Now(), Summary{Outcome: OutcomeAnswered, Recording: name}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, 5000), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	res, err := s.ApplyRetention(ctx, Retention{MaxBytes: 6000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Recordings != 1 || res.Bytes != 5000 {
+		t.Errorf("retention: %+v, want the older recording removed", res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "old-talk.wav")); !os.IsNotExist(err) {
+		t.Errorf("old recording still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new-talk.wav")); err != nil {
+		t.Errorf("new recording removed: %v", err)
+	}
+	if c, err := s.Call(ctx, ids[0]); err != nil || c.Recording != "old-talk.wav" {
+		t.Errorf("the call lost its row: %+v %v", c, err)
+	}
+}

@@ -38,6 +38,7 @@ var (
 const (
 	DBName        = "hotline.db"
 	VoicemailDir  = "voicemail"
+	RecordingDir  = "recordings" // recorded conversations
 	BackupDir     = "backups"
 	SetupCodeFile = "setup-code.txt"
 	lockName      = "hotline.lock"
