@@ -28,6 +28,11 @@ type clockWatch struct {
 	// mono a clock that only runs forward.
 	wall func() time.Time
 	mono func() time.Duration
+	// network asks the lines for the mobile network's time (nil: none); set sets the system
+	// clock (tests replace it; the box needs the right to, as root on the image).
+	network func(ctx context.Context) (time.Time, error)
+	set     func(time.Time) error
+	asked   time.Duration // mono time of the last question to the network
 
 	mu        sync.Mutex
 	unsetFrom time.Time     // the wall time when the unset period began (zero: the clock is right)
@@ -90,6 +95,40 @@ func (c *clockWatch) check(ctx context.Context) {
 	}
 }
 
+// networkEvery is how often the lines are asked for the time while the clock is unset.
+const networkEvery = time.Minute
+
+// fromNetwork sets the system clock from the mobile network's time when the clock is unset and
+// no NTP did it yet; the next check sees the jump and fixes the records.
+func (c *clockWatch) fromNetwork(ctx context.Context) {
+	if c.network == nil || c.set == nil || !c.Unset() {
+		return
+	}
+	c.mu.Lock()
+	due := c.asked == 0 || c.mono()-c.asked >= networkEvery
+	if due {
+		c.asked = c.mono()
+	}
+	c.mu.Unlock()
+	if !due {
+		return
+	}
+	t, err := c.network(ctx)
+	if err != nil {
+		c.log.Info("no network time yet", "err", err)
+		return
+	}
+	if t.Before(clockFloor) {
+		return
+	}
+	if err := c.set(t); err != nil {
+		c.log.Warn("cannot set the clock from the network time", "network_time", t, "err", err)
+		return
+	}
+	c.log.Info("clock set from the mobile network's time", "now", t)
+	c.check(ctx)
+}
+
 // run looks every few seconds until ctx ends.
 func (c *clockWatch) run(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
@@ -100,6 +139,7 @@ func (c *clockWatch) run(ctx context.Context) {
 			return
 		case <-t.C:
 			c.check(ctx)
+			c.fromNetwork(ctx)
 		}
 	}
 }

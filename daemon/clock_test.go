@@ -72,3 +72,44 @@ func TestClockSetAfterBoot(t *testing.T) {
 		t.Errorf("the early call moved again: %v", g2.StartedAt)
 	}
 }
+
+// With no NTP, the mobile network's time sets the clock, and what was logged before moves.
+func TestClockFromNetwork(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	wall := time.Date(1970, 1, 1, 0, 0, 5, 0, time.UTC)
+	var mono time.Duration
+	real := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC) // the true time at boot
+	var sets int
+	c := &clockWatch{st: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		wall: func() time.Time { return wall }, mono: func() time.Duration { return mono },
+		network: func(context.Context) (time.Time, error) { return real.Add(mono), nil },
+		set:     func(t time.Time) error { sets++; wall = t; return nil }}
+	c.init()
+	mono, wall = 10*time.Second, wall.Add(10*time.Second)
+	id, err := st.StartCall(ctx, "gsm1", "+79161234567", wall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mono, wall = 20*time.Second, wall.Add(10*time.Second)
+	c.check(ctx)
+	c.fromNetwork(ctx)
+	if c.Unset() || sets != 1 {
+		t.Fatalf("after the network time: unset %v, %d sets", c.Unset(), sets)
+	}
+	got, _ := st.Call(ctx, id)
+	if want := real.Add(10 * time.Second); !got.StartedAt.Equal(want) {
+		t.Errorf("the call starts at %v, want %v", got.StartedAt, want)
+	}
+	// A right clock is never set from the network.
+	mono += time.Hour
+	wall = wall.Add(time.Hour)
+	c.fromNetwork(ctx)
+	if sets != 1 {
+		t.Errorf("the clock was set again: %d", sets)
+	}
+}

@@ -226,6 +226,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		}
 	}
 	h.clock = newClockWatch(st, cfg.Logger.With("subsys", "clock"))
+	h.clock.network, h.clock.set = h.networkTime, setSystemClock
 	flows := &flowCache{st: st}
 	h.alerts = newAlerter(h)
 	h.Board = switchboard.New(switchboard.Options{
@@ -648,4 +649,23 @@ func (h *Hotline) SIPRegistrations() []sip.Registration {
 		return nil
 	}
 	return h.sip.Registrations()
+}
+
+// networkTime asks the ready lines for the mobile network's time; the first answer wins.
+func (h *Hotline) networkTime(ctx context.Context) (time.Time, error) {
+	errs := []error{errors.New("no line has the network time")}
+	for _, l := range h.lines {
+		n, ok := l.line.(interface {
+			NetworkTime(ctx context.Context) (time.Time, error)
+		})
+		if !ok || h.Board.LineState(l.line.ID()) != "ready" {
+			continue
+		}
+		t, err := n.NetworkTime(ctx)
+		if err == nil {
+			return t, nil
+		}
+		errs = append(errs, err)
+	}
+	return time.Time{}, errors.Join(errs...)
 }

@@ -583,6 +583,20 @@ func (m *atModem) dispatch(c command) final {
 		return ok
 	case "+CUSD":
 		return m.cusd(c)
+	case "+CTZU":
+		if c.op == "=" && (c.arg == "0" || c.arg == "1") {
+			return ok
+		}
+		return fail
+	case "+CCLK":
+		if c.op != "?" {
+			return fail
+		}
+		// The network's time (NITZ) as the modem's clock keeps it: Moscow local time, +12
+		// quarter hours.
+		msk := time.Now().UTC().Add(3 * time.Hour)
+		m.info(`+CCLK: "` + msk.Format("06/01/02,15:04:05") + `+12"`)
+		return ok
 	case "+CGSN", "+GSN":
 		return m.action(c, m.imei)
 	case "+CIMI":

@@ -356,3 +356,24 @@ func TestFXODial(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkTimeAgainstSimulator: each GSM driver reads the network's time from its simulated
+// modem's clock (+CCLK, Moscow local time) and gives it back in UTC.
+func TestNetworkTimeAgainstSimulator(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			m := startSim(t, d, Options{})
+			l := startDriver(t, d, m, "ready")
+			got, err := l.(interface {
+				NetworkTime(context.Context) (time.Time, error)
+			}).NetworkTime(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(got); d < -2*time.Second || d > 3*time.Second || got.Location() != time.UTC {
+				t.Errorf("network time %v, now %v", got, time.Now().UTC())
+			}
+		})
+	}
+}

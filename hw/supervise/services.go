@@ -3,6 +3,7 @@ package supervise
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"hotline/hw/gsm"
 )
@@ -60,4 +61,17 @@ func (l *Line) USSD(ctx context.Context, code string) (string, error) {
 		return "", fmt.Errorf("line %s: cannot send USSD now (modem not up or no USSD)", l.cfg.ID)
 	}
 	return u.USSD(ctx, code)
+}
+
+// NetworkTime reads the mobile network's time from the current driver line (see
+// gsm.Quectel.NetworkTime); it fails while the modem is being recovered or on a line without a
+// network clock.
+func (l *Line) NetworkTime(ctx context.Context) (time.Time, error) {
+	n, ok := l.Current().(interface {
+		NetworkTime(ctx context.Context) (time.Time, error)
+	})
+	if !ok {
+		return time.Time{}, fmt.Errorf("line %s: no network time now (modem not up or no network clock)", l.cfg.ID)
+	}
+	return n.NetworkTime(ctx)
 }
