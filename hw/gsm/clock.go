@@ -72,7 +72,9 @@ func ParseCCLK(v string) (time.Time, error) {
 func (q *Quectel) NetworkTime(ctx context.Context) (time.Time, error) { return q.svc.networkTime(ctx) }
 
 // NetworkTime returns the time the mobile network gave the modem, in UTC.
-func (s *SIM7600) NetworkTime(ctx context.Context) (time.Time, error) { return s.l.svc.networkTime(ctx) }
+func (s *SIM7600) NetworkTime(ctx context.Context) (time.Time, error) {
+	return s.l.svc.networkTime(ctx)
+}
 
 // NetworkTime returns the time the mobile network gave the modem, in UTC.
 func (h *Huawei) NetworkTime(ctx context.Context) (time.Time, error) { return h.l.svc.networkTime(ctx) }
