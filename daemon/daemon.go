@@ -85,6 +85,9 @@ type Config struct {
 	DataDir string
 	Sims    int         // simulated lines
 	SimKind string      // what the simulated lines are: "quectel" (EC25, default), "simcom" (SIM7600), "huawei", "fxo" (analog)
+	// SimKinds gives each simulated line its own kind, in order (then Sims and SimKind are not
+	// used).
+	SimKinds []string
 	Modems  []ModemSpec // real modems
 	Logger  *slog.Logger
 	// SimToneReports makes simulated modems report digits themselves (+QTONEDET) besides the
@@ -243,26 +246,32 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		SendSMS:      h.sendAnySMS,
 		Now:          cfg.Now,
 	})
-	if cfg.Sims > 0 {
+	if cfg.Sims > 0 || len(cfg.SimKinds) > 0 {
 		// The simulated network: every number answers after two rings, takes the call with 1
 		// after the box's announcement, says a few words and hangs up after a while (an
 		// operator's mobile; tests set their own callees).
 		h.Callees = sim.NewCallees()
 		h.Callees.SetDefault(sim.Callee{AnswerAfter: 2 * time.Second, Digits: "1", DigitsAfter: 3 * time.Second, HangupAfter: 30 * time.Second})
 	}
-	for i := range cfg.Sims {
+	if len(cfg.SimKinds) == 0 {
+		for range cfg.Sims {
+			cfg.SimKinds = append(cfg.SimKinds, cfg.SimKind)
+		}
+	}
+	cfg.Sims = len(cfg.SimKinds)
+	h.cfg = cfg
+	for i, kind := range cfg.SimKinds {
+		if kind == "" {
+			kind = "quectel"
+		}
 		id := fmt.Sprintf("gsm%d", i+1)
-		m, err := newSim(cfg.SimKind, sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports,
+		m, err := newSim(kind, sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports,
 			Garbage: cfg.SimGarbage, Callees: h.Callees, USSDReply: "Баланс: 250.00 р."})
 		if err != nil {
 			h.Close()
 			return nil, fmt.Errorf("simulated modem %s: %w", id, err)
 		}
 		h.sims[id] = m
-		kind := cfg.SimKind
-		if kind == "" {
-			kind = "quectel"
-		}
 		if err := h.addModem(ctx, id, ModemSpec{AT: m.ATPath(), Audio: m.AudioPath(), Kind: kind}); err != nil {
 			h.Close()
 			return nil, err
@@ -285,6 +294,12 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 func (h *Hotline) addModem(ctx context.Context, id string, spec ModemSpec) error {
 	log := h.log.With("subsys", "line", "line", id, "kind", spec.Kind)
 	open := func(ctx context.Context) (supervise.Ports, error) { return openPorts(spec) }
+	if m, ok := h.sims[id]; ok {
+		// A simulated modem that was unplugged comes back at new paths, as a real one does.
+		open = func(ctx context.Context) (supervise.Ports, error) {
+			return openPorts(ModemSpec{AT: m.ATPath(), Audio: m.AudioPath(), Kind: spec.Kind})
+		}
+	}
 	if spec.Key != "" && h.watch != nil {
 		open = func(ctx context.Context) (supervise.Ports, error) {
 			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -321,21 +336,34 @@ func (h *Hotline) addModem(ctx context.Context, id string, spec ModemSpec) error
 			return open(ctx)
 		},
 		New: func(p supervise.Ports) supervise.Runner {
+			pin := h.simPIN(id)
 			switch spec.Kind {
 			case "fxo":
 				return fxo.New(id, p.AT, fxo.Options{Logger: log})
 			case "simcom":
-				return gsm.NewSIM7600(id, p.AT, p.Audio, gsm.SIMComOptions{Logger: log, ToneDetect: true})
+				return gsm.NewSIM7600(id, p.AT, p.Audio, gsm.SIMComOptions{Logger: log, ToneDetect: true, PIN: pin})
 			case "huawei":
-				return gsm.NewHuawei(id, p.AT, p.Audio, gsm.HuaweiOptions{Logger: log, ToneDetect: true})
+				return gsm.NewHuawei(id, p.AT, p.Audio, gsm.HuaweiOptions{Logger: log, ToneDetect: true, PIN: pin})
 			default:
-				return gsm.NewQuectel(id, p.AT, p.Audio, gsm.QuectelOptions{Logger: log, ToneDetect: true})
+				return gsm.NewQuectel(id, p.AT, p.Audio, gsm.QuectelOptions{Logger: log, ToneDetect: true, PIN: pin})
 			}
 		},
 		Power: h.powerLines(ctx, id, spec.Kind),
 	})
 	h.lines = append(h.lines, lineRunner{line: l, kind: spec.Kind})
 	return nil
+}
+
+// simPIN is the SIM PIN of a line from the settings: "sim_pin_<line>", else "sim_pin" (""
+// when the SIM has none). It is read each time the line's driver starts, so a PIN set in the
+// admin is used at the next modem restart.
+func (h *Hotline) simPIN(id string) string {
+	ctx := context.Background()
+	if v, _ := h.Store.Setting(ctx, "sim_pin_"+id, ""); strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	v, _ := h.Store.Setting(ctx, "sim_pin", "")
+	return strings.TrimSpace(v)
 }
 
 // openPorts opens a modem's AT port and, but for an analog modem, its audio port.

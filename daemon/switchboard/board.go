@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hotline/daemon/store"
@@ -314,7 +315,7 @@ type call struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	done   chan struct{}
-	lost   bool // the modem was lost mid-call
+	lost   atomic.Bool // the modem was lost mid-call
 }
 
 func newCall(l *lineState, id int64, number string) *call {
@@ -325,7 +326,7 @@ func newCall(l *lineState, id int64, number string) *call {
 // hungUp is called by the line goroutine when the call is over from the line's side.
 func (c *call) hungUp(cause string) {
 	if cause == hw.CauseModemLost {
-		c.lost = true // read after the cancel below, by the call's goroutine
+		c.lost.Store(true)
 	}
 	c.cancel(fmt.Errorf("%w: %s", errHungUp, cause))
 	if !c.started {

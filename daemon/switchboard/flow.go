@@ -49,10 +49,12 @@ func (c *call) run(parent context.Context) {
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
+	var audioErr error // set before stop(), read after wg.Wait()
 	go func() {
 		defer wg.Done()
 		if err := p.run(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("audio stopped", "err", err)
+			audioErr = err
 			stop()
 		}
 	}()
@@ -95,11 +97,21 @@ func (c *call) run(parent context.Context) {
 		Recording:   env.recording,
 		SMSSent:     env.smsSent,
 	}
+	if audioErr != nil {
+		// The audio died under the call: the line's own report of why (a lost modem) follows
+		// at once; wait for it a moment.
+		select {
+		case <-c.ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 	switch cause := context.Cause(ctx); {
-	case c.lost:
+	case c.lost.Load():
 		sum.EndReason = "the modem stopped answering or was unplugged during the call"
 	case cause != nil && !errors.Is(cause, errHungUp) && !errors.Is(cause, context.Canceled):
 		sum.EndReason = cause.Error()
+	case audioErr != nil:
+		sum.EndReason = "the call's audio stopped"
 	}
 	if res.Survey > 0 {
 		sum.Survey = res.Survey

@@ -1,0 +1,118 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hotline/voice"
+)
+
+// A modem unplugged mid-call: the call is ended and logged with the reason, the line comes back
+// by itself at its new ports, and the other line takes calls all along.
+func TestLineRecoversFromUnplugMidCall(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var logbuf strings.Builder
+	var logMu sync.Mutex
+	h, err := Open(ctx, Config{DataDir: t.TempDir(), Sims: 2, SimToneReports: true, Now: workingHours,
+		Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logbuf}, nil))})
+	defer func() {
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("daemon log:\n%s", logbuf.String())
+			logMu.Unlock()
+		}
+	}()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = h.Run(ctx) })
+	defer func() { cancel(); wg.Wait(); h.Close() }()
+	waitState := func(line, want string, within time.Duration) {
+		t.Helper()
+		for deadline := time.Now().Add(within); h.Board.LineState(line) != want; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s is %q after %v, want %q", line, h.Board.LineState(line), within, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitState("gsm1", "ready", 15*time.Second)
+	waitState("gsm2", "ready", 15*time.Second)
+
+	say := make([]byte, 2*20*voice.Rate) // 20 s of "voice"
+	for i := range len(say) / 2 {
+		v := int16(8000 * math.Sin(2*math.Pi*300*float64(i)/voice.Rate))
+		say[2*i], say[2*i+1] = byte(v), byte(uint16(v)>>8)
+	}
+	lost := make(chan TestCallResult, 1)
+	go func() {
+		res, _ := h.TestCall(ctx, TestCall{From: "+79161234567", Line: "gsm1", Digits: "0", Say: say})
+		lost <- res
+	}()
+	// Unplug gsm1's modem while the caller speaks, and plug it back a second later.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if _, since, ok := h.Board.ActiveCall("gsm1"); ok && time.Since(since) > 16*time.Second {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first call never got going")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	m := h.sims["gsm1"].(interface {
+		Unplug()
+		Plug() error
+	})
+	m.Unplug()
+	time.Sleep(time.Second)
+	if err := m.Plug(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The other line answers meanwhile.
+	other, err := h.TestCall(ctx, TestCall{From: "+79167654321", Line: "gsm2", Digits: "1", HangupAfterMS: 12000})
+	if err != nil || other.Outcome != "completed" {
+		t.Errorf("call on gsm2 while gsm1 recovers: %+v, %v", other, err)
+	}
+
+	var res TestCallResult
+	select {
+	case res = <-lost:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the cut call never ended")
+	}
+	if res.CallID == 0 {
+		t.Fatalf("the cut call has no record: %+v", res)
+	}
+	c, err := h.Store.Call(ctx, res.CallID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Outcome == "" || !strings.Contains(c.EndReason, "modem") {
+		t.Errorf("the cut call's record: outcome %q, end reason %q", c.Outcome, c.EndReason)
+	}
+	waitState("gsm1", "ready", 90*time.Second)
+	again, err := h.TestCall(ctx, TestCall{From: "+79161234567", Line: "gsm1", Digits: "1", HangupAfterMS: 12000})
+	if err != nil || again.Outcome != "completed" {
+		t.Errorf("call on gsm1 after it came back: %+v, %v", again, err)
+	}
+}
+
+// lockedWriter lets several goroutines log into one buffer.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
