@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +38,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	data := fs.String("data", "./var", "data folder: database, voicemail, recordings, prompts")
 	listen := fs.String("listen", "127.0.0.1:8080", "address of the web admin")
-	sims := fs.Int("sim", 0, "number of simulated lines")
+	var sims simFlag
+	fs.Var(&sims, "sim", "simulated lines: a number (of --sim-kind), or one kind per line: quectel,simcom,huawei,fxo")
 	simKind := fs.String("sim-kind", "quectel", "what the simulated lines are: quectel (EC25), simcom (SIM7600), huawei (E1550) or fxo (analog voice modem)")
 	debug := fs.Bool("debug", false, "log every AT line and more")
 	sipAddr := fs.String("sip", ":5060", `where operators' SIP phones register (UDP and TCP); "off" for none`)
@@ -47,16 +49,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	if *sims < 0 || *sims > 8 {
+	if len(sims.kinds) > 8 || sims.n < 0 || sims.n > 8 {
 		return usageError{"--sim takes 0 to 8 lines"}
 	}
+	if sims.n > 0 {
+		for range sims.n {
+			sims.kinds = append(sims.kinds, *simKind)
+		}
+	}
+	nsims := len(sims.kinds)
 	level := slog.LevelInfo
 	if *debug {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	if *sims == 0 && len(modems) == 0 {
+	if nsims == 0 && len(modems) == 0 {
 		found, err := discoverModems(log)
 		if err != nil {
 			log.Warn("looking for modems", "err", err)
@@ -70,7 +78,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *sipAddr == "off" {
 		*sipAddr = ""
 	}
-	h, err := daemon.Open(ctx, daemon.Config{DataDir: *data, Sims: *sims, SimKind: *simKind, Modems: modems, Logger: log,
+	h, err := daemon.Open(ctx, daemon.Config{DataDir: *data, SimKinds: sims.kinds, Modems: modems, Logger: log,
 		SimToneReports: true, SIPAddr: *sipAddr, SIPIP: *sipIP})
 	if err != nil {
 		return err
@@ -80,7 +88,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	opts := web.Options{Store: h.Store, Logger: log.With("subsys", "web")}
 	opts.SMS = h
 	opts.Lines, opts.Version = h, version
-	if *sims > 0 {
+	if nsims > 0 {
 		opts.Sim = h
 	}
 	srv, err := web.New(opts)
@@ -113,7 +121,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, "First visit: claim the box with the setup code %s (kept in %s until used),\n", code, filepath.Join(*data, "setup-code.txt"))
 		fmt.Fprintf(stdout, "or set the owner password here: ./bin/hotline passwd --data %s\n", *data)
 	}
-	if *sims > 0 {
+	if nsims > 0 {
 		fmt.Fprintf(stdout, "Test call: ./bin/hotline call --addr %s --from +79161234567 --digits 0\n", url)
 	}
 
@@ -182,4 +190,35 @@ func healthy(ctx context.Context, url string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// simFlag is --sim: a number of lines, or a comma-separated kind per line.
+type simFlag struct {
+	n     int
+	kinds []string
+}
+
+func (s *simFlag) String() string {
+	if len(s.kinds) > 0 {
+		return strings.Join(s.kinds, ",")
+	}
+	return strconv.Itoa(s.n)
+}
+
+func (s *simFlag) Set(v string) error {
+	if n, err := strconv.Atoi(v); err == nil {
+		s.n, s.kinds = n, nil
+		return nil
+	}
+	s.n, s.kinds = 0, nil
+	for _, k := range strings.Split(v, ",") {
+		k = strings.TrimSpace(k)
+		switch k {
+		case "quectel", "simcom", "huawei", "fxo":
+			s.kinds = append(s.kinds, k)
+		default:
+			return fmt.Errorf("unknown kind %q (quectel, simcom, huawei, fxo)", k)
+		}
+	}
+	return nil
 }

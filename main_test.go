@@ -327,6 +327,8 @@ func TestCommandLine(t *testing.T) {
 		{args: []string{"fly"}, wantUsage: true},
 		{args: []string{"version"}, wantOut: "hotline "},
 		{args: []string{"run", "--sim", "9"}, wantUsage: true},
+		{args: []string{"run", "--sim", "quectel,gsm"}, wantUsage: true},
+		{args: []string{"run", "--sim", "quectel,simcom,huawei,fxo,quectel,simcom,huawei,fxo,fxo"}, wantUsage: true},
 		{args: []string{"run", "--modem", "/dev/ttyUSB2"}, wantUsage: true}, // no audio port
 		{args: []string{"call", "--digits", "0x"}, wantUsage: true},         // x is not a key
 		{args: []string{"dtmf"}, wantUsage: true},

@@ -83,13 +83,13 @@ func ParseModemSpec(s string) (ModemSpec, error) {
 // Config says what the daemon runs.
 type Config struct {
 	DataDir string
-	Sims    int         // simulated lines
-	SimKind string      // what the simulated lines are: "quectel" (EC25, default), "simcom" (SIM7600), "huawei", "fxo" (analog)
+	Sims    int    // simulated lines
+	SimKind string // what the simulated lines are: "quectel" (EC25, default), "simcom" (SIM7600), "huawei", "fxo" (analog)
 	// SimKinds gives each simulated line its own kind, in order (then Sims and SimKind are not
 	// used).
 	SimKinds []string
-	Modems  []ModemSpec // real modems
-	Logger  *slog.Logger
+	Modems   []ModemSpec // real modems
+	Logger   *slog.Logger
 	// SimToneReports makes simulated modems report digits themselves (+QTONEDET) besides the
 	// in-band tones; on by default in `hotline run`.
 	SimToneReports bool
