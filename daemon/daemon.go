@@ -532,6 +532,8 @@ func (h *Hotline) TestCall(ctx context.Context, tc TestCall) (TestCallResult, er
 		HangupAfter:   time.Duration(tc.HangupAfterMS) * time.Millisecond,
 		MaxRings:      tc.MaxRings,
 		NoToneReports: tc.InbandOnly,
+		DropEvery:     tc.DropEvery,
+		LateEvery:     tc.LateEvery,
 	})
 	if err != nil {
 		return TestCallResult{}, fmt.Errorf("test call on %s: %w", id, err)

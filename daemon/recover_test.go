@@ -116,3 +116,32 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// Audio that loses and delays frames on the way from the caller: the box notices (underruns),
+// fills the gaps with silence on time, and the call still ends in a whole voicemail.
+func TestLossyAudioStillReachesVoicemail(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	h, err := Open(ctx, Config{DataDir: t.TempDir(), Sims: 1, SimToneReports: true, Now: workingHours,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = h.Run(ctx) })
+	defer func() { cancel(); wg.Wait(); h.Close() }()
+	say := make([]byte, 2*3*voice.Rate)
+	for i := range len(say) / 2 {
+		v := int16(8000 * math.Sin(2*math.Pi*300*float64(i)/voice.Rate))
+		say[2*i], say[2*i+1] = byte(v), byte(uint16(v)>>8)
+	}
+	res, err := h.TestCall(ctx, TestCall{From: "+79161234567", Digits: "0", Say: say, DropEvery: 9, LateEvery: 13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != "voicemail" || res.VoicemailSeconds < 2 {
+		t.Errorf("lossy call: %+v", res)
+	}
+	if n := h.Board.Counters().Underruns; n == 0 {
+		t.Error("the box counted no missing frames: the faults did not reach it")
+	}
+}

@@ -11,6 +11,9 @@ type TestCall struct {
 	InbandOnly    bool   `json:"inband_only,omitempty"`     // the modem does not report digits itself (+QTONEDET off)
 	HangupAfterMS int    `json:"hangup_after_ms,omitempty"` // caller hangs up this long after the answer (0 = waits for the box)
 	MaxRings      int    `json:"max_rings,omitempty"`       // caller gives up after this many rings (0 = 10)
+	// Audio faults on the way to the box: every Nth frame of the caller's audio lost, or late.
+	DropEvery int `json:"drop_every,omitempty"`
+	LateEvery int `json:"late_every,omitempty"`
 }
 
 // TestCallResult sums up a test call from the caller's side and the box's call log.

@@ -32,6 +32,10 @@ type Caller struct {
 	MaxRings int
 	// MaxDuration caps the call from the answer as a safety net; 0 means 5 minutes.
 	MaxDuration time.Duration
+	// Audio faults of the network between the caller and the modem: every DropEvery-th frame
+	// of the caller's audio never reaches the box, and every LateEvery-th frame arrives one
+	// frame late, together with the next (0: none).
+	DropEvery, LateEvery int
 }
 
 // Result is what the virtual caller experienced.
@@ -173,7 +177,10 @@ type callRun struct {
 	// Speaking.
 	out       voice.Frame
 	tx        [2 * voice.FrameSamples]byte
-	txPending int // bytes of tx still to write
+	txPending int         // bytes of tx still to write
+	frameNo   int         // frames of the caller's audio so far
+	late      voice.Frame // a frame held back (LateEvery)
+	hasLate   bool
 }
 
 func (r *callRun) run(ctx context.Context) (Result, error) {
@@ -333,9 +340,24 @@ func (r *callRun) tick(now time.Time) {
 		r.silence()
 	}
 	r.next(&r.out)
-	if r.e.audioLive(r.cs) {
-		r.send()
+	if !r.e.audioLive(r.cs) {
+		return
 	}
+	r.frameNo++
+	switch {
+	case r.c.DropEvery > 0 && r.frameNo%r.c.DropEvery == 0:
+		return // lost on the way
+	case r.c.LateEvery > 0 && r.frameNo%r.c.LateEvery == 0:
+		r.late, r.hasLate = r.out, true // held back a frame
+		return
+	}
+	if r.hasLate {
+		cur := r.out
+		r.out, r.hasLate = r.late, false
+		r.send()
+		r.out = cur
+	}
+	r.send()
 }
 
 // next renders the caller's next 20 ms into dst and moves the script on.
