@@ -15,9 +15,9 @@ FUZZTIME  ?= 5s
 # qemu for the boot test.
 TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs \
              asterisk-core-sounds-en-wav asterisk-core-sounds-ru-wav asterisk-moh-opsound-wav \
-             libsox-fmt-mp3 sip-tester baresip-core wrk qemu-system-x86
+             libsox-fmt-mp3 sip-tester baresip-core wrk qemu-system-x86 qemu-user-static
 
-.PHONY: all build run test test-deps lint cross bench bench-dsp fuzz soak prompts clean deb image boot-test
+.PHONY: all build run test test-deps lint cross cross-test bench bench-dsp fuzz soak prompts clean deb image boot-test
 
 all: build
 
@@ -47,6 +47,7 @@ lint:
 
 test: test-deps lint cross
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) cross-test
 	$(MAKE) boot-test
 	$(MAKE) fuzz FUZZTIME=20000x
 
@@ -61,6 +62,13 @@ cross:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -o /dev/null .
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -o /dev/null .
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -trimpath -o /dev/null .
+
+# The unit tests of the code that meets the hardware and the disk also run on the boards' own
+# architectures, arm64 and armv7, under qemu-user (no binfmt needed: go test -exec).
+CROSS_PKGS := ./voice ./voice/wav ./voice/tone ./hw/modem ./hw/sms ./hw/phone ./hw/gsm ./daemon/store
+cross-test:
+	HOTLINE_TEST_EXEC=qemu-aarch64-static CGO_ENABLED=0 GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static $(CROSS_PKGS)
+	HOTLINE_TEST_EXEC=qemu-arm-static CGO_ENABLED=0 GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static $(CROSS_PKGS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./voice/... ./hw/... ./daemon/store/... ./daemon/switchboard/...

@@ -248,7 +248,7 @@ func (*helperTB) Fatal(args ...any) {
 
 func TestRecoverAfterKill(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := selfCommand("-test.run=^$")
 	cmd.Env = append(os.Environ(), crashEnv+"="+dir)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -314,4 +314,13 @@ func TestNoRecoveryWhileInUse(t *testing.T) {
 	if err == nil || errors.Is(err, ErrNotFound) {
 		t.Errorf("Call after Close = %v; want a closed-database error", err)
 	}
+}
+
+// selfCommand runs this test binary again, under the same emulator when the tests run under
+// one (make cross-test sets HOTLINE_TEST_EXEC to qemu-aarch64-static or qemu-arm-static).
+func selfCommand(args ...string) *exec.Cmd {
+	if emu := os.Getenv("HOTLINE_TEST_EXEC"); emu != "" {
+		return exec.Command(emu, append([]string{os.Args[0]}, args...)...)
+	}
+	return exec.Command(os.Args[0], args...)
 }

@@ -180,7 +180,7 @@ func TestWriterKilled(t *testing.T) {
 		return
 	}
 	path := filepath.Join(t.TempDir(), "killed.wav")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWriterKilled$")
+	cmd := selfCommand("-test.run=^TestWriterKilled$")
 	cmd.Env = append(os.Environ(), "WAV_TEST_WRITER="+path)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -325,7 +325,7 @@ func TestWriterDiskFull(t *testing.T) {
 		}
 		dir = t.TempDir()
 		cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
-			`mount -t tmpfs -o size=1m tmpfs "$1" && exec "$2" -test.run='^TestWriterDiskFull$' -test.v`,
+			`mount -t tmpfs -o size=1m tmpfs "$1" && exec $HOTLINE_TEST_EXEC "$2" -test.run='^TestWriterDiskFull$' -test.v`,
 			"sh", dir, os.Args[0])
 		cmd.Env = append(os.Environ(), tmpfsEnv+"="+dir)
 		out, err := cmd.CombinedOutput()
@@ -425,4 +425,13 @@ func TestRepairDir(t *testing.T) {
 	if _, err := RepairDir(dir); !errors.Is(err, ErrNotWAV) {
 		t.Errorf("RepairDir with a file that is no WAV: %v", err)
 	}
+}
+
+// selfCommand runs this test binary again, under the same emulator when the tests run under
+// one (make cross-test sets HOTLINE_TEST_EXEC to qemu-aarch64-static or qemu-arm-static).
+func selfCommand(args ...string) *exec.Cmd {
+	if emu := os.Getenv("HOTLINE_TEST_EXEC"); emu != "" {
+		return exec.Command(emu, append([]string{os.Args[0]}, args...)...)
+	}
+	return exec.Command(os.Args[0], args...)
 }
