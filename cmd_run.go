@@ -43,6 +43,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	simKind := fs.String("sim-kind", "quectel", "what the simulated lines are: quectel (EC25), simcom (SIM7600), huawei (E1550) or fxo (analog voice modem)")
 	debug := fs.Bool("debug", false, "log every AT line and more")
 	sipAddr := fs.String("sip", ":5060", `where operators' SIP phones register (UDP and TCP); "off" for none`)
+	mdnsName := fs.String("mdns", "", `answer to NAME.local on the network (e.g. "hotline"), where nothing else does`)
 	sipIP := fs.String("sip-ip", "", "the box's address that phones reach (default: the address of its network interface)")
 	var modems modemFlags
 	fs.Var(&modems, "modem", "a modem's ports: PATH,audio=PATH[,kind=quectel|simcom|huawei], or PATH,kind=fxo (repeatable)")
@@ -79,7 +80,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		*sipAddr = ""
 	}
 	h, err := daemon.Open(ctx, daemon.Config{DataDir: *data, SimKinds: sims.kinds, Modems: modems, Logger: log,
-		SimToneReports: true, SIPAddr: *sipAddr, SIPIP: *sipIP})
+		SimToneReports: true, SIPAddr: *sipAddr, SIPIP: *sipIP, MDNS: *mdnsName})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"hotline/daemon/diskguard"
+	"hotline/daemon/mdns"
 	"hotline/daemon/store"
 	"hotline/daemon/switchboard"
 	"hotline/hw"
@@ -102,6 +103,9 @@ type Config struct {
 	SIPIP string
 	// SIP replaces the SIP server (tests); nil uses the one SIPAddr makes.
 	SIP SIPPhones
+	// MDNS is the name the box answers to as NAME.local on the network (multicast DNS); "" for
+	// none (a system with its own responder, such as avahi, does it already).
+	MDNS string
 	// Now is the wall clock the schedules read (nil: time.Now); tests set it.
 	Now func() time.Time
 }
@@ -461,6 +465,17 @@ func (h *Hotline) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { h.retention(ctx) })
+	if h.cfg.MDNS != "" {
+		wg.Go(func() {
+			r, err := mdns.New(h.cfg.MDNS, h.log.With("subsys", "mdns"))
+			if err == nil {
+				err = r.Run(ctx)
+			}
+			if err != nil {
+				h.log.Error("the box cannot answer to its .local name", "err", err)
+			}
+		})
+	}
 	wg.Go(func() { h.clock.run(ctx) })
 	if h.watch != nil {
 		wg.Go(func() {

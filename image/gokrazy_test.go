@@ -70,7 +70,7 @@ func TestGokrazyConfig(t *testing.T) {
 		t.Error("gokrazy's password is in config.json or turned off: it belongs to the build machine (~/.config/gokrazy/http-password.txt)")
 	}
 	pc := cfg.PackageConfig["hotline"]
-	if want := []string{"run", "--data", "/perm/hotline", "--listen", ":80"}; !slices.Equal(pc.CommandLineFlags, want) {
+	if want := []string{"run", "--data", "/perm/hotline", "--listen", ":80", "--mdns", "hotline"}; !slices.Equal(pc.CommandLineFlags, want) {
 		t.Errorf("hotline flags %q, want %q", pc.CommandLineFlags, want)
 	}
 	if !slices.Contains(pc.GoBuildFlags, "-ldflags=-s -w -X main.version=@VERSION@") {
