@@ -403,20 +403,10 @@ func TestCallbackRingsOperatorFirst(t *testing.T) {
 // both sides.
 func TestConnectRecordsTheTalk(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st := newFakeStore()
 		people := &fakePeople{persons: []Person{{Name: "Anna", SIPUser: "anna", Record: true}}, answerAfter: 2 * time.Second, talk: 6 * time.Second}
 		recDir := t.TempDir()
-		b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir(), RecordingDir: recDir, Now: openHours, People: people})
 		caller := script(nil).at(2500*time.Millisecond, key(t, '0')).at(7*time.Second, tone.Sine(300, 3*time.Second, -12))
-		line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{caller: caller, closed: make(chan struct{})}}
-		ends, cancelSub := b.Subscribe()
-		defer cancelSub()
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Go(func() { _ = b.Serve(ctx, line) })
-		line.ev <- hw.Event{Kind: hw.Ring, Rings: 1, Number: "+79161234567", Time: time.Now()}
-		end := <-ends
-		c := st.call(end.CallID)
+		c, _ := oneCall(t, Options{RecordingDir: recDir, People: people}, caller, nil)
 		if c.outcome != "answered" || c.sum.Recording == "" {
 			t.Fatalf("outcome %q recording %q", c.outcome, c.sum.Recording)
 		}
@@ -445,8 +435,6 @@ func TestConnectRecordsTheTalk(t *testing.T) {
 		if !found {
 			t.Error("the recording misses the caller")
 		}
-		cancel()
-		wg.Wait()
 	})
 }
 
@@ -454,40 +442,30 @@ func TestConnectRecordsTheTalk(t *testing.T) {
 // colleague, whose phone rings and takes over.
 func TestHoldAndTransfer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st := newFakeStore()
 		people := &fakePeople{persons: []Person{{Name: "Anna", SIPUser: "anna"}}, answerAfter: 2 * time.Second, talk: time.Minute}
-		b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir(), Now: openHours, People: people})
-		line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}),
-			audio: &fakeAudio{caller: script(nil).at(2500*time.Millisecond, key(t, '0')), closed: make(chan struct{})}}
-		ends, cancelSub := b.Subscribe()
-		defer cancelSub()
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Go(func() { _ = b.Serve(ctx, line) })
-		line.ev <- hw.Event{Kind: hw.Ring, Rings: 1, Number: "+79161234567", Time: time.Now()}
-
-		// Wait for Anna's phone, then hold for 3 s, then transfer to boris.
 		var anna *fakeLeg
-		for anna == nil {
-			time.Sleep(100 * time.Millisecond)
-			people.mu.Lock()
-			if len(people.legs) > 0 {
-				anna = people.legs[0]
+		var holdFrom, holdTo int
+		// Wait for Anna's phone, then hold for 3 s, then transfer to boris.
+		c, line := oneCall(t, Options{People: people}, script(nil).at(2500*time.Millisecond, key(t, '0')), func(line *fakeLine) {
+			for anna == nil {
+				time.Sleep(100 * time.Millisecond)
+				people.mu.Lock()
+				if len(people.legs) > 0 {
+					anna = people.legs[0]
+				}
+				people.mu.Unlock()
 			}
+			time.Sleep(2 * time.Second)
+			holdFrom = len(line.audio.heardSoFar())
+			anna.held.Store(true)
+			time.Sleep(3 * time.Second)
+			holdTo = len(line.audio.heardSoFar())
+			anna.held.Store(false)
+			people.mu.Lock()
+			people.talk = 4 * time.Second
 			people.mu.Unlock()
-		}
-		time.Sleep(2 * time.Second)
-		holdFrom := len(line.audio.heardSoFar())
-		anna.held.Store(true)
-		time.Sleep(3 * time.Second)
-		holdTo := len(line.audio.heardSoFar())
-		anna.held.Store(false)
-		people.mu.Lock()
-		people.talk = 4 * time.Second
-		people.mu.Unlock()
-		anna.xfer <- "boris"
-		end := <-ends
-		c := st.call(end.CallID)
+			anna.xfer <- "boris"
+		})
 		if c.outcome != "answered" || c.sum.AnsweredBy != "Anna" {
 			t.Errorf("outcome %q by %q", c.outcome, c.sum.AnsweredBy)
 		}
@@ -505,8 +483,6 @@ func TestHoldAndTransfer(t *testing.T) {
 		if power(held, 1000) > 0.1 || tone.LevelDBm0(held) < -40 {
 			t.Errorf("on hold the caller heard %.1f dBm0, 1 kHz share %.2f", tone.LevelDBm0(held), power(held, 1000))
 		}
-		cancel()
-		wg.Wait()
 	})
 }
 
@@ -515,25 +491,13 @@ func TestHoldAndTransfer(t *testing.T) {
 func TestUnsetClockCountsAsOpen(t *testing.T) {
 	for _, unset := range []bool{false, true} {
 		synctest.Test(t, func(t *testing.T) {
-			st := newFakeStore()
-			b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir(),
+			c, _ := oneCall(t, Options{
 				Now:        func() time.Time { return time.Date(1970, 1, 3, 3, 0, 0, 0, time.UTC) }, // a Saturday night
-				ClockUnset: func() bool { return unset }})
-			line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}),
-				audio: &fakeAudio{caller: script(nil).at(2500*time.Millisecond, key(t, '1')), closed: make(chan struct{})}}
-			ends, cancelSub := b.Subscribe()
-			defer cancelSub()
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			wg.Go(func() { _ = b.Serve(ctx, line) })
-			line.ev <- hw.Event{Kind: hw.Ring, Rings: 1, Number: "+79161234567", Time: time.Now()}
-			c := st.call((<-ends).CallID)
+				ClockUnset: func() bool { return unset }}, script(nil).at(2500*time.Millisecond, key(t, '1')), nil)
 			heardMenu := strings.Contains(c.sum.Nodes, "menu")
 			if heardMenu != unset {
 				t.Errorf("clock unset %v: path %s", unset, c.sum.Nodes)
 			}
-			cancel()
-			wg.Wait()
 		})
 	}
 }
@@ -541,23 +505,47 @@ func TestUnsetClockCountsAsOpen(t *testing.T) {
 // A modem lost mid-call ends the call with the reason in its record.
 func TestModemLostIsInTheRecord(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st := newFakeStore()
-		b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir(), Now: openHours})
-		line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{closed: make(chan struct{})}}
-		ends, cancelSub := b.Subscribe()
-		defer cancelSub()
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Go(func() { _ = b.Serve(ctx, line) })
-		line.ev <- hw.Event{Kind: hw.Ring, Rings: 1, Number: "+79161234567", Time: time.Now()}
-		time.Sleep(3 * time.Second)
-		close(line.audio.closed)
-		line.ev <- hw.Event{Kind: hw.Hangup, Cause: hw.CauseModemLost}
-		c := st.call((<-ends).CallID)
+		c, _ := oneCall(t, Options{}, nil, func(line *fakeLine) {
+			time.Sleep(3 * time.Second)
+			close(line.audio.closed)
+			line.ev <- hw.Event{Kind: hw.Hangup, Cause: hw.CauseModemLost}
+		})
 		if !strings.Contains(c.sum.EndReason, "modem") {
 			t.Errorf("end reason %q", c.sum.EndReason)
 		}
-		cancel()
-		wg.Wait()
 	})
+}
+
+// oneCall serves one line with opts (the store, prompts, voicemail folder and clock filled in
+// when empty) and places a call whose caller follows script; during runs alongside the call
+// (nil: nothing). It returns the call's record once complete, and the line.
+func oneCall(t *testing.T, opts Options, caller script, during func(l *fakeLine)) (fakeCall, *fakeLine) {
+	t.Helper()
+	st, _ := opts.Store.(*fakeStore)
+	if st == nil {
+		st = newFakeStore()
+		opts.Store = st
+	}
+	if opts.Prompts == nil {
+		opts.Prompts = testPrompts
+	}
+	if opts.VoicemailDir == "" {
+		opts.VoicemailDir = t.TempDir()
+	}
+	if opts.Now == nil {
+		opts.Now = openHours
+	}
+	b := New(opts)
+	line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{caller: caller, closed: make(chan struct{})}}
+	ends, cancelSub := b.Subscribe()
+	defer cancelSub()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	wg.Go(func() { _ = b.Serve(ctx, line) })
+	line.ev <- hw.Event{Kind: hw.Ring, Rings: 1, Number: "+79161234567", Time: time.Now()}
+	if during != nil {
+		wg.Go(func() { during(line) })
+	}
+	return st.call((<-ends).CallID), line
 }
