@@ -90,13 +90,23 @@ func TestSMSEndToEnd(t *testing.T) {
 	}
 	mu.Unlock()
 
+	// A long message whose parts the network delivers last part first is still one message.
+	late := "Сначала конец, потом начало. " + strings.Repeat("Части приходят вразнобой. ", 8) + "Всё."
+	if err := modem.DeliverSMSOutOfOrder("+79167654321", late); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the out-of-order SMS", func() bool {
+		list, err := h.Store.ListSMS(ctx, 10)
+		return err == nil && len(list) == 2 && list[0].Text == late && list[0].MissingParts == 0
+	})
+
 	// An alphanumeric sender is kept as it came.
 	if err := h.SimSMS(ctx, "gsm1", "MegaFon", "Баланс: 100 р."); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the operator's SMS", func() bool {
 		list, err := h.Store.ListSMS(ctx, 10)
-		return err == nil && len(list) == 2 && list[0].RawNumber == "MegaFon" && list[0].Number == ""
+		return err == nil && len(list) == 3 && list[0].RawNumber == "MegaFon" && list[0].Number == ""
 	})
 
 	reply := "Спасибо! Перезвоним вам сегодня. " + strings.Repeat("Ваша заявка принята. ", 4)

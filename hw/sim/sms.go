@@ -208,11 +208,15 @@ func tpduLen(pdu string) int {
 
 // deliver stores text from the sender as SMS-DELIVER PDUs (several when it is long) and
 // returns the +CMTI URCs to send.
-func (s *smsStore) deliver(from, text string, at time.Time) ([]string, error) {
+func (s *smsStore) deliver(from, text string, at time.Time, reversed bool) ([]string, error) {
 	s.concat++
 	parts, err := sms.EncodeDeliver(from, text, at, sms.Options{ConcatRef: s.concat})
 	if err != nil {
 		return nil, fmt.Errorf("sim: SMS from %q: %w", from, err)
+	}
+	if reversed {
+		// The network delivers a long message's parts as it likes: last part first.
+		slices.Reverse(parts)
 	}
 	if SMSSlots-s.used() < len(parts) {
 		return nil, fmt.Errorf("sim: %d parts from %q: %w", len(parts), from, ErrSIMFull)
@@ -282,6 +286,11 @@ func (s *smsStore) messages() []StoredSMS {
 // for it (AT+CNMI=2,1,...). It fails with ErrSIMFull when not every part fits.
 func (e *EC25) DeliverSMS(from, text string) error { return e.deliverSMS(from, text) }
 
+// DeliverSMSOutOfOrder is DeliverSMS with a long message's parts arriving last part first.
+func (e *EC25) DeliverSMSOutOfOrder(from, text string) error {
+	return e.deliverSMSOrder(from, text, true)
+}
+
 // Messages returns what is on the SIM, by slot.
 func (e *EC25) Messages() []StoredSMS { return e.messages() }
 
@@ -293,13 +302,15 @@ func (e *EC25) Sent() []SentSMS { return e.sentSMS() }
 // the modem. For tests.
 func (e *EC25) OnSMSDelete(f func(slot int)) { e.onSMSDelete(f) }
 
-func (m *atModem) deliverSMS(from, text string) error {
+func (m *atModem) deliverSMS(from, text string) error { return m.deliverSMSOrder(from, text, false) }
+
+func (m *atModem) deliverSMSOrder(from, text string, reversed bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
 	}
-	urcs, err := m.sms.deliver(from, text, time.Now())
+	urcs, err := m.sms.deliver(from, text, time.Now(), reversed)
 	if err != nil {
 		return err
 	}
@@ -342,6 +353,11 @@ func (m *atModem) smsByte(b byte) bool {
 // DeliverSMS puts a message on the SIM; see EC25.DeliverSMS.
 func (s *SIM7600) DeliverSMS(from, text string) error { return s.m.deliverSMS(from, text) }
 
+// DeliverSMSOutOfOrder puts a message on the SIM last part first; see EC25.DeliverSMSOutOfOrder.
+func (s *SIM7600) DeliverSMSOutOfOrder(from, text string) error {
+	return s.m.deliverSMSOrder(from, text, true)
+}
+
 // Messages returns what is on the SIM, by slot.
 func (s *SIM7600) Messages() []StoredSMS { return s.m.messages() }
 
@@ -353,6 +369,11 @@ func (s *SIM7600) OnSMSDelete(f func(slot int)) { s.m.onSMSDelete(f) }
 
 // DeliverSMS puts a message on the SIM; see EC25.DeliverSMS.
 func (h *Huawei) DeliverSMS(from, text string) error { return h.m.deliverSMS(from, text) }
+
+// DeliverSMSOutOfOrder puts a message on the SIM last part first; see EC25.DeliverSMSOutOfOrder.
+func (h *Huawei) DeliverSMSOutOfOrder(from, text string) error {
+	return h.m.deliverSMSOrder(from, text, true)
+}
 
 // Messages returns what is on the SIM, by slot.
 func (h *Huawei) Messages() []StoredSMS { return h.m.messages() }
