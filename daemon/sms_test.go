@@ -100,13 +100,23 @@ func TestSMSEndToEnd(t *testing.T) {
 		return err == nil && len(list) == 2 && list[0].Text == late && list[0].MissingParts == 0
 	})
 
+	// A modem that delivers straight to the box (+CMT): stored, then acknowledged to the network.
+	if err := modem.DeliverSMSDirect("+79160001122", "Прямая доставка, без SIM."); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the directly delivered SMS", func() bool {
+		list, err := h.Store.ListSMS(ctx, 10)
+		return err == nil && len(list) == 3 && list[0].Text == "Прямая доставка, без SIM." && list[0].Number == "+79160001122"
+	})
+	waitFor(t, "AT+CNMA", func() bool { return modem.DirectAcks() == 1 })
+
 	// An alphanumeric sender is kept as it came.
 	if err := h.SimSMS(ctx, "gsm1", "MegaFon", "Баланс: 100 р."); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the operator's SMS", func() bool {
 		list, err := h.Store.ListSMS(ctx, 10)
-		return err == nil && len(list) == 3 && list[0].RawNumber == "MegaFon" && list[0].Number == ""
+		return err == nil && len(list) == 4 && list[0].RawNumber == "MegaFon" && list[0].Number == ""
 	})
 
 	reply := "Спасибо! Перезвоним вам сегодня. " + strings.Repeat("Ваша заявка принята. ", 4)

@@ -123,6 +123,17 @@ func (s *services) readJob(ctx context.Context, j smsJob) {
 	if j.slot >= 0 {
 		slots = []int{j.slot}
 	}
+	if j.direct && p.Deliver != nil && (p.Deliver.Concat == nil || p.Deliver.Concat.Total <= 1) {
+		d := p.Deliver
+		s.deliver(ctx, IncomingSMS{Line: s.id, From: d.From.Number, Time: d.Time, Received: time.Now(), Text: d.Text,
+			Parts: 1, direct: true})
+		return
+	}
+	if j.direct {
+		// A part of a long message: it waits for its other parts in memory, so the network is
+		// told at once (a restart meanwhile loses the parts, as the modem kept none).
+		_, _ = s.ch.Command(ctx, "AT+CNMA", 0)
+	}
 	switch {
 	case p.Report != nil:
 		s.deliver(ctx, IncomingSMS{Line: s.id, Received: time.Now(), Time: p.Report.Time, Report: p.Report, Slots: slots})
@@ -177,9 +188,15 @@ func (s *services) deliverText(ctx context.Context, t sms.Text, slots []int) {
 func (s *services) deliver(ctx context.Context, m IncomingSMS) {
 	slots := slices.Clone(m.Slots)
 	var mu sync.Mutex
+	direct := m.direct
 	m.ack = func(ctx context.Context) error {
 		mu.Lock()
 		defer mu.Unlock()
+		if direct {
+			direct = false
+			// Phase 2+ wants the acknowledgement; a modem in phase 2 answers ERROR, harmlessly.
+			_, _ = s.ch.Command(ctx, "AT+CNMA", 0)
+		}
 		for len(slots) > 0 {
 			n := slots[0]
 			if _, err := s.ch.Command(ctx, "AT+CMGD="+strconv.Itoa(n), 0); err != nil {

@@ -80,10 +80,12 @@ type IncomingSMS struct {
 	Report *sms.StatusReport
 	Slots  []int // SIM storage indexes the message occupies
 
-	ack func(ctx context.Context) error
+	direct bool // came with +CMT: Ack sends AT+CNMA
+	ack    func(ctx context.Context) error
 }
 
-// Ack deletes the message from the SIM (AT+CMGD per slot). Call it once the message is stored.
+// Ack deletes the message from the SIM (AT+CMGD per slot), or for a message delivered directly
+// (+CMT) acknowledges it to the network (AT+CNMA). Call it once the message is stored.
 // It is safe to call more than once; an error leaves (some of) it on the SIM, to be delivered
 // again after a restart.
 func (m IncomingSMS) Ack(ctx context.Context) error {
@@ -178,6 +180,7 @@ type services struct {
 	dial        *dialAttempt
 	ussdWait    chan string
 	cdsNext     bool // event loop only: the next line is a +CDS PDU
+	cmtNext     bool // event loop only: the next line is a +CMT PDU (a message not stored)
 }
 
 type partKey struct {
@@ -187,8 +190,9 @@ type partKey struct {
 }
 
 type smsJob struct {
-	slot int    // -1: a +CDS report that is not stored
-	pdu  string // read already (AT+CMGL, +CDS); empty: read with AT+CMGR
+	slot   int    // -1: a +CDS report or +CMT message that is not stored
+	pdu    string // read already (AT+CMGL, +CDS, +CMT); empty: read with AT+CMGR
+	direct bool   // delivered with +CMT: acknowledged to the network with AT+CNMA once stored
 }
 
 func newServices(id string, ch *modem.Channel, log *slog.Logger, fam family, pin string, reports bool, emit func(hw.Event)) *services {
@@ -618,6 +622,13 @@ func (s *services) urc(text string) bool {
 			return true
 		}
 	}
+	if s.cmtNext {
+		s.cmtNext = false
+		if isHexPDU(text) {
+			s.queueJob(smsJob{slot: -1, pdu: text, direct: true})
+			return true
+		}
+	}
 	switch {
 	case strings.HasPrefix(text, "+CPIN:"):
 		st, ok := parseCPIN(text)
@@ -670,7 +681,9 @@ func (s *services) urc(text string) bool {
 	case strings.HasPrefix(text, "+CDS:"):
 		s.cdsNext = true
 	case strings.HasPrefix(text, "+CMT:"):
-		s.log.Warn("SMS delivered directly (+CMT) although stored delivery was set; the modem keeps it", "urc", text)
+		// Some firmware delivers directly after a restart reset AT+CNMI: the PDU is on the next
+		// line and is nowhere else, so it is taken as it comes.
+		s.cmtNext = true
 	case strings.HasPrefix(text, "+CUSD:"):
 		s.mu.Lock()
 		w := s.ussdWait

@@ -203,7 +203,7 @@ var cmeText = map[int]string{
 func (q *quectel) dispatch(c command) (final, bool) {
 	switch c.name {
 	case "A", "H", "E", "V", "Q", "Z", "&F", "&W", "&C", "&D", "X", "L", "M", "D", "+VTS", "+CUSD",
-		"+CCLK", "+CTZU", "+CGSN", "+GSN", "+CIMI", "+CMGF", "+CNMI", "+CPMS", "+CMGR", "+CMGL", "+CMGD", "+CMGS":
+		"+CCLK", "+CTZU", "+CNMA", "+CGSN", "+GSN", "+CIMI", "+CMGF", "+CNMI", "+CPMS", "+CMGR", "+CMGL", "+CMGD", "+CMGS":
 		return final{}, false
 	}
 	return q.own(c), true

@@ -54,6 +54,8 @@ type atModem struct {
 	at   *port
 	pcm  *port
 	imei string
+	// smsAcks counts AT+CNMA (guarded by mu).
+	smsAcks int
 	d    simDialect
 	// infoBlock frames the lines of one information response as one block ("\r\na\r\nb\r\n")
 	// rather than line by line; repeat makes A/ run the last command line again. Both are set
@@ -583,6 +585,9 @@ func (m *atModem) dispatch(c command) final {
 		return ok
 	case "+CUSD":
 		return m.cusd(c)
+	case "+CNMA":
+		m.smsAcks++
+		return ok
 	case "+CTZU":
 		if c.op == "=" && (c.arg == "0" || c.arg == "1") {
 			return ok

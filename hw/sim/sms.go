@@ -291,6 +291,16 @@ func (e *EC25) DeliverSMSOutOfOrder(from, text string) error {
 	return e.deliverSMSOrder(from, text, true)
 }
 
+// DeliverSMSDirect sends a message straight to the box with +CMT, storing nothing on the SIM.
+func (e *EC25) DeliverSMSDirect(from, text string) error { return e.deliverSMSDirect(from, text) }
+
+// DirectAcks is how many AT+CNMA acknowledgements the box sent for direct messages.
+func (e *EC25) DirectAcks() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.smsAcks
+}
+
 // Messages returns what is on the SIM, by slot.
 func (e *EC25) Messages() []StoredSMS { return e.messages() }
 
@@ -303,6 +313,28 @@ func (e *EC25) Sent() []SentSMS { return e.sentSMS() }
 func (e *EC25) OnSMSDelete(f func(slot int)) { e.onSMSDelete(f) }
 
 func (m *atModem) deliverSMS(from, text string) error { return m.deliverSMSOrder(from, text, false) }
+
+// deliverSMSDirect sends a message as +CMT URCs (its PDUs on the line after each), as a modem
+// does when AT+CNMI routes messages straight to the terminal: nothing is stored on the SIM.
+func (m *atModem) deliverSMSDirect(from, text string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.sms.concat++
+	parts, err := sms.EncodeDeliver(from, text, time.Now(), sms.Options{ConcatRef: m.sms.concat})
+	if err != nil {
+		return fmt.Errorf("sim: SMS from %q: %w", from, err)
+	}
+	if m.running {
+		for _, p := range parts {
+			h := p.Hex()
+			m.writeAT([]byte("\r\n+CMT: ," + strconv.Itoa(tpduLen(h)) + "\r\n" + h + "\r\n"))
+		}
+	}
+	return nil
+}
 
 func (m *atModem) deliverSMSOrder(from, text string, reversed bool) error {
 	m.mu.Lock()
