@@ -56,7 +56,7 @@ type atModem struct {
 	imei string
 	// smsAcks counts AT+CNMA (guarded by mu).
 	smsAcks int
-	d    simDialect
+	d       simDialect
 	// infoBlock frames the lines of one information response as one block ("\r\na\r\nb\r\n")
 	// rather than line by line; repeat makes A/ run the last command line again. Both are set
 	// once, before Run.
