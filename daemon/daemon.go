@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"hotline/daemon/custom"
 	"hotline/daemon/diskguard"
 	"hotline/daemon/mdns"
 	"hotline/daemon/store"
@@ -173,6 +174,13 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// A backup the owner restored from the admin replaces the data now, before anything opens
+	// it; a failed move must not start the box on half-moved data.
+	if applied, err := custom.ApplyPendingRestore(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("apply the restored backup: %w", err)
+	} else if applied {
+		cfg.Logger.Warn("backup restored; the data before it is kept", "previous", filepath.Join(cfg.DataDir, custom.PreviousDir))
+	}
 	// A recording cut by a power failure gets its WAV header fixed before anything reads it.
 	for _, d := range []string{store.VoicemailDir, RecordingDir} {
 		dir := filepath.Join(cfg.DataDir, d)
@@ -236,9 +244,10 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	h.clock.network, h.clock.set = h.networkTime, setSystemClock
 	flows := &flowCache{st: st}
 	h.alerts = newAlerter(h)
+	own := custom.Prompts{Dir: filepath.Join(st.Dir(), custom.PromptDir)}
 	h.Board = switchboard.New(switchboard.Options{
 		Store:        st,
-		Prompts:      prompts.Load,
+		Prompts:      own.Or(prompts.Load), // the owner's recording first, else the box's own
 		Flow:         flows.current,
 		People:       &people{st: st, sip: cfg.SIP, log: cfg.Logger.With("subsys", "people")},
 		VoicemailDir: filepath.Join(st.Dir(), store.VoicemailDir),

@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
+	"hotline/daemon/custom"
 	"hotline/daemon/store"
 	"hotline/voice/ivr"
 	"hotline/voice/prompts"
@@ -24,13 +26,17 @@ func (e *FlowProblems) Error() string {
 	return msg
 }
 
-// Known is what flows may name on this box: its operators and prompts.
+// Known is what flows may name on this box: its operators and prompts (the box's own and the
+// owner's recordings in every language).
 func Known(ctx context.Context, st *store.Store) (ivr.Known, error) {
 	ops, err := st.Operators(ctx)
 	if err != nil {
 		return ivr.Known{}, err
 	}
-	k := ivr.Known{Prompt: promptExists}
+	own := custom.Prompts{Dir: filepath.Join(st.Dir(), custom.PromptDir)}
+	k := ivr.Known{Prompt: func(name string) bool {
+		return promptExists(name) || own.HasAll(name, prompts.Languages())
+	}}
 	for _, o := range ops {
 		k.Operators = append(k.Operators, o.Name)
 	}
