@@ -104,6 +104,9 @@ type Config struct {
 	SIPIP string
 	// SIP replaces the SIP server (tests); nil uses the one SIPAddr makes.
 	SIP SIPPhones
+	// DiskFloor is the free space under which nothing is recorded (0: the guard's default, the
+	// larger of 64 MB and 2 % of the disk).
+	DiskFloor uint64
 	// MDNS is the name the box answers to as NAME.local on the network (multicast DNS); "" for
 	// none (a system with its own responder, such as avahi, does it already).
 	MDNS string
@@ -201,8 +204,9 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	}
 	h := &Hotline{Store: st, cfg: cfg, log: cfg.Logger, sims: map[string]simModem{}, simBusy: map[string]bool{}}
 	h.disk, err = diskguard.New(diskguard.Config{
-		Dir:    st.Dir(),
-		Logger: cfg.Logger.With("subsys", "disk"),
+		Dir:          st.Dir(),
+		MinFreeBytes: cfg.DiskFloor,
+		Logger:       cfg.Logger.With("subsys", "disk"),
 		Reclaim: func(ctx context.Context, need int64) (int64, error) {
 			r, err := st.ApplyRetention(ctx, store.Retention{Free: need})
 			return r.Bytes, err

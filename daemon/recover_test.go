@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -143,5 +144,47 @@ func TestLossyAudioStillReachesVoicemail(t *testing.T) {
 	}
 	if n := h.Board.Counters().Underruns; n == 0 {
 		t.Error("the box counted no missing frames: the faults did not reach it")
+	}
+}
+
+// A disk too full to record: the caller who wants to leave a message is still answered, the
+// call is logged as missed (to be called back) with the reason, no audio file is started, and
+// the owner sees the alert.
+func TestDiskTooFullToRecord(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	h, err := Open(ctx, Config{DataDir: dir, Sims: 1, SimToneReports: true, Now: workingHours,
+		DiskFloor: 1 << 60, // more than any disk has: the guard finds it "full"
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = h.Run(ctx) })
+	defer func() { cancel(); wg.Wait(); h.Close() }()
+	for deadline := time.Now().Add(10 * time.Second); h.Disk().Alert == ""; {
+		if time.Now().After(deadline) {
+			t.Fatal("no disk alert")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	say := make([]byte, 2*2*voice.Rate)
+	for i := range len(say) / 2 {
+		v := int16(8000 * math.Sin(2*math.Pi*300*float64(i)/voice.Rate))
+		say[2*i], say[2*i+1] = byte(v), byte(uint16(v)>>8)
+	}
+	res, err := h.TestCall(ctx, TestCall{From: "+79161234567", Digits: "0", Say: say})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := h.Store.Call(ctx, res.CallID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Outcome != "missed" || c.VoicemailID != 0 || !strings.Contains(c.EndReason, "recorded") || c.AnsweredAt.IsZero() {
+		t.Errorf("call on a full disk: outcome %q, voicemail %d, answered %v, reason %q", c.Outcome, c.VoicemailID, c.AnsweredAt, c.EndReason)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "voicemail", "*.wav")); len(files) != 0 {
+		t.Errorf("audio files started on a full disk: %v", files)
 	}
 }

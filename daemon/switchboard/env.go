@@ -30,10 +30,11 @@ type callEnv struct {
 	lang string
 
 	// what the call did, for its record
-	survey    int
-	smsSent   bool
-	callback  bool
-	recording string
+	survey      int
+	smsSent     bool
+	callback    bool
+	recording   string
+	noRecording string // why a message could not be taken (the disk)
 }
 
 var _ ivr.Env = (*callEnv)(nil)
@@ -89,7 +90,8 @@ func (e *callEnv) Voicemail(ctx context.Context, box string, max time.Duration) 
 	if b.opts.CanRecord != nil {
 		if err := b.opts.CanRecord(); err != nil {
 			e.log.Error("voicemail not recorded", "err", err)
-			return fmt.Errorf("voicemail: %w", err)
+			e.noRecording = err.Error()
+			return fmt.Errorf("%w: %w", ivr.ErrNoRecording, err)
 		}
 	}
 	started := time.Now()

@@ -112,6 +112,10 @@ func (c *call) run(parent context.Context) {
 		sum.EndReason = cause.Error()
 	case audioErr != nil:
 		sum.EndReason = "the call's audio stopped"
+	case env.noRecording != "":
+		sum.EndReason = "no message could be recorded: " + env.noRecording
+	case res.Err != nil:
+		sum.EndReason = res.Err.Error()
 	}
 	if res.Survey > 0 {
 		sum.Survey = res.Survey

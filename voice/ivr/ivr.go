@@ -7,8 +7,14 @@ package ivr
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrNoRecording is what Env.Voicemail returns (wrapped) when the box cannot record at all now
+// (its disk is full): the caller could not leave a message, so the call counts as missed and
+// the flow goes on, rather than as a failure of the box.
+var ErrNoRecording = errors.New("no message can be recorded now")
 
 // Kind names what a node does.
 type Kind string

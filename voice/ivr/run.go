@@ -2,6 +2,7 @@ package ivr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -144,6 +145,11 @@ func (r *runner) fallback(why string) Result {
 
 func (r *runner) voicemail(box string, max time.Duration) error {
 	err := r.env.Voicemail(r.ctx, box, max)
+	if errors.Is(err, ErrNoRecording) && r.ctx.Err() == nil {
+		r.log.Warn("no message could be taken", "err", err)
+		r.waiting = true // the caller wanted to leave one: a missed call to return
+		return nil
+	}
 	if err == nil || r.ctx.Err() != nil {
 		// A hang-up is the usual end of a message.
 		r.stored, r.waiting = OutcomeVoicemail, false
