@@ -121,6 +121,7 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 // Audio that loses and delays frames on the way from the caller: the box notices (underruns),
 // fills the gaps with silence on time, and the call still ends in a whole voicemail.
 func TestLossyAudioStillReachesVoicemail(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	h, err := Open(ctx, Config{DataDir: t.TempDir(), Sims: 1, SimToneReports: true, Now: workingHours,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -151,6 +152,7 @@ func TestLossyAudioStillReachesVoicemail(t *testing.T) {
 // call is logged as missed (to be called back) with the reason, no audio file is started, and
 // the owner sees the alert.
 func TestDiskTooFullToRecord(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
 	h, err := Open(ctx, Config{DataDir: dir, Sims: 1, SimToneReports: true, Now: workingHours,
