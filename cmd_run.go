@@ -86,9 +86,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer h.Close()
 
+	restart := make(chan struct{}, 1)
 	opts := web.Options{Store: h.Store, Logger: log.With("subsys", "web")}
 	opts.SMS = h
 	opts.Lines, opts.Version = h, version
+	opts.Calls, opts.Disk = h.Board, h
+	opts.Callbacks, opts.SIP = h, h
+	opts.Restart = func() {
+		select {
+		case restart <- struct{}{}:
+		default:
+		}
+	}
 	if nsims > 0 {
 		opts.Sim = h
 	}
@@ -154,13 +163,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case <-ctx.Done():
 		log.Info("stopping")
 	case runErr = <-errc:
+	case <-restart:
+		// The supervisor (systemd, gokrazy) starts the box again, which applies the backup.
+		log.Warn("stopping to restore the backup the owner uploaded; the box starts again by itself")
 	}
 	_, _ = sdnotify.Notify("STOPPING=1")
 	shut, cancelShut := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancelShut()
+	srv.Close() // event streams and callbacks placed from the admin end
 	_ = hs.Shutdown(shut)
 	cancel()
 	wg.Wait()
+	srv.WaitCallbacks()
 	return runErr
 }
 

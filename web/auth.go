@@ -70,7 +70,15 @@ func (s *Server) page(allowed func(role string) bool, h http.HandlerFunc) http.H
 			s.renderError(w, r, http.StatusForbidden, "err_role")
 			return
 		}
-		if r.Method == http.MethodPost {
+		if r.Method == http.MethodPost && isUpload(r) {
+			// An upload: streamed, its form token is the first part (see upload.go).
+			var ok bool
+			if r, ok = s.openUpload(w, r, sess); !ok {
+				s.log.Warn("upload form token missing or wrong", "path", r.URL.Path, "remote", r.RemoteAddr)
+				s.renderError(w, r, http.StatusForbidden, "err_forbidden")
+				return
+			}
+		} else if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 			if !validCSRF(sess, r.PostFormValue("csrf")) {
 				s.log.Warn("form token missing or wrong", "path", r.URL.Path, "remote", r.RemoteAddr)
@@ -273,7 +281,11 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/calls", http.StatusSeeOther)
+	next := "/calls"
+	if s.needsWelcome(r) {
+		next = "/welcome" // the first-run wizard (welcome.go)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 type loginPage struct {

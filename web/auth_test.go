@@ -106,8 +106,8 @@ func TestSetupClaim(t *testing.T) {
 	digits := strings.ReplaceAll(code, "-", "")
 	w = f.do(req{method: "POST", path: "/setup",
 		form: url.Values{"code": {digits}, "password": {testPassword}, "password2": {testPassword}}})
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/calls" {
-		t.Fatalf("claim: %d to %q, want 303 to /calls\n%s", w.Code, w.Header().Get("Location"), w.Body)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/welcome" {
+		t.Fatalf("claim: %d to %q, want 303 to the first-run wizard /welcome\n%s", w.Code, w.Header().Get("Location"), w.Body)
 	}
 	c := sessionCookieFrom(t, w)
 	if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" {

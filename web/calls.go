@@ -9,8 +9,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"hotline/daemon/store"
 )
 
 // callsPerPage is how many calls one page of the log shows.
@@ -20,13 +18,21 @@ const callsPerPage = 50
 const maxDisplayRunes = 64
 
 type callsPage struct {
+	CSS      string
 	Calls    []callRow
+	Filter   logQuery
+	Lines    []string // lines in the log, for the line filter
+	Outcomes []option
+	Statuses []option
 	OlderURL string // "" on the last page
-	IsPaged  bool   // not the newest page
+	NewerURL string // the newest page with the same filters; "" on it
+	CSVURL   string
+	Filtered bool // some filter is set
 }
 
 type callRow struct {
 	ID            int64
+	URL           string // the call's own page
 	Time, TimeISO string
 	Number        string       // display form; "" when the caller hid it
 	TelURL        template.URL // "tel:+..." when the number is a clean phone number
@@ -36,6 +42,9 @@ type callRow struct {
 	Outcome       string
 	OutcomeClass  string
 	VoicemailURL  string
+	Status        string
+	StatusClass   string
+	HasNote       bool
 }
 
 // callJSON is a call in the API.
@@ -50,9 +59,16 @@ type callJSON struct {
 	EndedAt         *time.Time `json:"ended_at"`
 	DurationSeconds float64    `json:"duration_seconds"`
 	MenuPath        string     `json:"menu_path"`
+	Nodes           string     `json:"nodes"`
 	Outcome         string     `json:"outcome"`
 	VoicemailID     int64      `json:"voicemail_id"`
 	Status          string     `json:"status"`
+	AnsweredBy      string     `json:"answered_by"`
+	WaitSeconds     float64    `json:"wait_seconds"`
+	TalkSeconds     float64    `json:"talk_seconds"`
+	Survey          int        `json:"survey"` // 1..5, 0 if none
+	HasRecording    bool       `json:"has_recording"`
+	Note            string     `json:"note"`
 }
 
 type callsJSON struct {
@@ -60,63 +76,17 @@ type callsJSON struct {
 	NextBeforeID int64      `json:"next_before_id"` // pass as ?before= for the next page; 0 at the end
 }
 
-// listCalls reads one page of the log and the id to continue from (0 when there is no more).
-func (s *Server) listCalls(r *http.Request, limit int) ([]store.Call, int64, error) {
-	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	calls, err := s.store.ListCalls(r.Context(), store.CallFilter{Limit: limit + 1, BeforeID: max(before, 0)})
-	if err != nil {
-		return nil, 0, err
-	}
-	var next int64
-	if len(calls) > limit {
-		calls = calls[:limit]
-		next = calls[len(calls)-1].ID
-	}
-	return calls, next, nil
-}
-
-func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request) {
-	calls, next, err := s.listCalls(r, callsPerPage)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	v := s.newView(r, "calls_title")
-	v.Nav = "calls"
-	p := callsPage{IsPaged: r.URL.Query().Get("before") != ""}
-	if next != 0 {
-		p.OlderURL = "/calls?before=" + strconv.FormatInt(next, 10)
-	}
-	for _, c := range calls {
-		row := callRow{
-			ID:           c.ID,
-			Time:         formatTime(v.Lang, c.StartedAt, s.loc),
-			TimeISO:      c.StartedAt.In(s.loc).Format(time.RFC3339),
-			Number:       displayNumber(c.RawNumber, c.Number),
-			TelURL:       telURL(c.Number),
-			Line:         cleanDisplay(c.LineID),
-			Menu:         menuText(c.MenuPath),
-			Outcome:      outcomeText(v.Lang, c.Outcome),
-			OutcomeClass: outcomeClass(c.Outcome),
-		}
-		if d := c.Duration(); d > 0 {
-			row.Duration = formatDuration(d)
-		}
-		if c.VoicemailID != 0 {
-			row.VoicemailURL = "/voicemail?show=all#vm-" + strconv.FormatInt(c.VoicemailID, 10)
-		}
-		p.Calls = append(p.Calls, row)
-	}
-	v.Page = p
-	s.render(w, r, http.StatusOK, "calls.html", v)
-}
-
 func (s *Server) handleAPICalls(w http.ResponseWriter, r *http.Request) {
 	limit := 100
 	if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > 0 {
 		limit = min(n, 1000)
 	}
-	calls, next, err := s.listCalls(r, limit)
+	q, ok := parseLogQuery(r, s.loc)
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "bad filter"})
+		return
+	}
+	calls, next, err := s.searchCalls(r, q, limit)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -134,9 +104,16 @@ func (s *Server) handleAPICalls(w http.ResponseWriter, r *http.Request) {
 			EndedAt:         optTime(c.EndedAt, s.loc),
 			DurationSeconds: seconds(c.Duration()),
 			MenuPath:        c.MenuPath,
+			Nodes:           c.Nodes,
 			Outcome:         c.Outcome,
 			VoicemailID:     c.VoicemailID,
 			Status:          c.Status,
+			AnsweredBy:      c.AnsweredBy,
+			WaitSeconds:     seconds(c.QueueWait),
+			TalkSeconds:     seconds(c.Talk),
+			Survey:          c.Survey,
+			HasRecording:    c.Recording != "",
+			Note:            c.Note,
 		})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -212,7 +189,7 @@ func menuText(path string) string {
 // outcomeClass names the CSS class of an outcome; unknown outcomes get a neutral one.
 func outcomeClass(outcome string) string {
 	switch outcome {
-	case "voicemail", "missed", "abandoned", "completed", "failed":
+	case "answered", "callback", "voicemail", "missed", "abandoned", "completed", "failed":
 		return "out-" + outcome
 	case "":
 		return "out-progress"

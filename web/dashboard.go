@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -19,7 +20,8 @@ type LineStatus interface {
 	Counters() daemon.Counters
 }
 
-// dashboardRefresh is how often the dashboard reloads itself, in seconds.
+// dashboardRefresh is how often the dashboard reloads itself when the browser runs no
+// script, in seconds; with script it is updated in place by /events.
 const dashboardRefresh = 15
 
 // maxBars is the most signal bars a line shows.
@@ -27,6 +29,7 @@ const maxBars = 5
 
 type dashboardPage struct {
 	CSS         string
+	Script      string
 	Refresh     int
 	Alerts      []string
 	Lines       []lineCard
@@ -100,33 +103,49 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 }
 
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
-	now := s.clock()
-	today, err := s.store.CallStats(r.Context(), startOfDay(now, s.loc))
+	v := s.newView(r, "dash_title")
+	v.Nav = "dashboard"
+	p, err := s.dashboard(r.Context(), v.T)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	v := s.newView(r, "dash_title")
-	v.Nav = "dashboard"
-	p := dashboardPage{CSS: s.assets.url("dashboard.css"), Refresh: dashboardRefresh, Today: today}
-	if s.lines != nil {
-		p.HasLines = true
-		p.ActiveCalls = s.lines.Counters().ActiveCalls
-		for _, l := range s.lines.LineInfos() {
-			c := s.lineCard(v, l, now)
-			if k, ok := lineAlerts[l.State]; ok {
-				p.Alerts = append(p.Alerts, fmt.Sprintf(v.T[k], c.ID))
-			}
-			p.Lines = append(p.Lines, c)
-		}
-	}
+	p.CSS, p.Script, p.Refresh = s.assets.url("dashboard.css"), s.assets.url("dashboard.js"), dashboardRefresh
 	v.Page = p
 	s.render(w, r, http.StatusOK, "dashboard.html", v)
 }
 
+// dashboard reads what the dashboard shows now: today's calls, the lines and the alerts, in
+// the language of T.
+func (s *Server) dashboard(ctx context.Context, T map[string]string) (dashboardPage, error) {
+	now := s.clock()
+	today, err := s.store.CallStats(ctx, startOfDay(now, s.loc))
+	if err != nil {
+		return dashboardPage{}, err
+	}
+	p := dashboardPage{Today: today}
+	if s.lines != nil {
+		p.HasLines = true
+		p.ActiveCalls = s.lines.Counters().ActiveCalls
+		for _, l := range s.lines.LineInfos() {
+			c := s.lineCard(T, l, now)
+			if k, ok := lineAlerts[l.State]; ok {
+				p.Alerts = append(p.Alerts, fmt.Sprintf(T[k], c.ID))
+			}
+			p.Lines = append(p.Lines, c)
+		}
+	}
+	if s.disk != nil {
+		if a := diskAlert(T, s.disk.Disk()); a != "" {
+			p.Alerts = append(p.Alerts, a)
+		}
+	}
+	return p, nil
+}
+
 // lineCard turns a line's status into what its card shows. Text from the modem and the network
 // is cleaned here and escaped by the template.
-func (s *Server) lineCard(v *view, l daemon.LineInfo, now time.Time) lineCard {
+func (s *Server) lineCard(T map[string]string, l daemon.LineInfo, now time.Time) lineCard {
 	c := lineCard{
 		ID:       cleanDisplay(l.ID),
 		Kind:     cleanDisplay(l.Kind),
@@ -139,16 +158,16 @@ func (s *Server) lineCard(v *view, l daemon.LineInfo, now time.Time) lineCard {
 		InCall:   l.InCall,
 	}
 	if st, ok := lineStates[l.State]; ok {
-		c.State, c.StateClass = v.T[st.key], st.class
+		c.State, c.StateClass = T[st.key], st.class
 	} else {
 		c.State, c.StateClass = cleanDisplay(l.State), "warn"
 	}
 	if k, ok := simStates[l.SIM]; ok {
-		c.SIM = v.T[k]
+		c.SIM = T[k]
 	} else {
 		c.SIM = cleanDisplay(l.SIM)
 	}
-	c.BarsLabel = fmt.Sprintf(v.T["signal_of"], c.Bars, maxBars)
+	c.BarsLabel = fmt.Sprintf(T["signal_of"], c.Bars, maxBars)
 	if l.InCall {
 		number, display := store.SanitizeNumber(l.CallNumber)
 		c.CallNumber = displayNumber(display, number)

@@ -76,9 +76,10 @@ func TestDashboard(t *testing.T) {
 			if w.Code != http.StatusOK {
 				t.Fatalf("GET /dashboard: %d\n%s", w.Code, w.Body)
 			}
-			body := w.Body.String()
+			body := withoutOwnScript(t, f, w.Body.String())
 			for _, want := range []string{
-				`<meta http-equiv="refresh" content="15">`,
+				// Without script the page reloads itself; with script /events updates it.
+				`<noscript><meta http-equiv="refresh" content="15"></noscript>`,
 				`<a href="/dashboard" aria-current="page">` + htmlEscaped(T["nav_dashboard"]),
 				// Alerts for the line that is down and the one without a SIM, in plain words.
 				`role="alert">` + htmlEscaped(fmt.Sprintf(T["alert_down"], "gsm2")) + `<`,
@@ -148,7 +149,7 @@ func TestDashboardNoInlineCode(t *testing.T) {
 	lines := testLines(f.now())
 	lines.lines[3].CallNumber = `<script>x</script>` // markup the pattern below would see even escaped is left out
 	f.srv.lines = lines
-	body := f.do(req{path: "/dashboard", cookies: []*http.Cookie{cookie}}).Body.String()
+	body := withoutOwnScript(t, f, f.do(req{path: "/dashboard", cookies: []*http.Cookie{cookie}}).Body.String())
 	bad := regexp.MustCompile(`(?i)<script|\son[a-z]+=|\sstyle=|<style|(src|href)="(https?:)?//`)
 	if m := bad.FindString(body); m != "" {
 		t.Errorf("dashboard has %q", m)
@@ -157,6 +158,18 @@ func TestDashboardNoInlineCode(t *testing.T) {
 	if css.hash == "" || !strings.Contains(body, `<link rel="stylesheet" href="/static/dashboard.css?v=`+css.hash+`">`) {
 		t.Errorf("dashboard does not link its versioned stylesheet")
 	}
+}
+
+// withoutOwnScript checks the dashboard loads its own versioned script file, deferred, and
+// returns the page without that tag, for the checks that no other script is in it.
+func withoutOwnScript(t *testing.T, f *fixture, body string) string {
+	t.Helper()
+	js := f.srv.assets.files["dashboard.js"]
+	tag := `<script src="/static/dashboard.js?v=` + js.hash + `" defer></script>`
+	if js.hash == "" || strings.Count(body, tag) != 1 {
+		t.Errorf("dashboard does not load its script once as %s", tag)
+	}
+	return strings.Replace(body, tag, "", 1)
 }
 
 func TestStartOfDay(t *testing.T) {

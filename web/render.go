@@ -28,12 +28,19 @@ var staticFiles embed.FS
 
 // pageFiles lists every page template; each is parsed together with base.html. New fails if
 // templates/ holds a file that is not listed here, so a page cannot be forgotten.
-var pageFiles = []string{"setup.html", "login.html", "calls.html", "voicemail.html", "password.html", "error.html", "dashboard.html", "sms.html"}
+var pageFiles = []string{"setup.html", "login.html", "calls.html", "voicemail.html", "password.html", "error.html", "dashboard.html", "sms.html",
+	"call.html", "stats.html", "settings.html", "users.html",
+	"flow.html", "hours.html", "operators.html", "callbacks.html",
+	"prompts.html", "backup.html", "welcome.html"}
 
 func parsePages() (map[string]*template.Template, error) {
 	base, err := template.New("base.html").ParseFS(templateFiles, "templates/base.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: parse base template: %w", err)
+	}
+	// Pieces that several pages use (partials/*.html), parsed with every page.
+	if base, err = base.ParseFS(partialFiles, "partials/*.html"); err != nil {
+		return nil, fmt.Errorf("web: parse partial templates: %w", err)
 	}
 	pages := make(map[string]*template.Template, len(pageFiles))
 	for _, name := range pageFiles {

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"hotline/daemon"
@@ -44,6 +45,26 @@ type Options struct {
 	Lines LineStatus
 	// Version is reported by /metrics as hotline_build_info.
 	Version string
+
+	// Calls tells the dashboard when a call ends (*switchboard.Board); nil: it still refreshes
+	// every few seconds.
+	Calls CallEnds
+	// Disk reports the data disk for the dashboard's alert (web.DiskFunc(guard.Status)); nil
+	// shows none.
+	Disk DiskStatus
+
+	// Callbacks places a callback from the callbacks page ((*daemon.Hotline)); nil: the page
+	// lists the requests but cannot call.
+	Callbacks CallbackPlacer
+	// SIP tells the operators page where phones register and which are registered now
+	// ((*daemon.Hotline)); nil: SIP is shown as off.
+	SIP SIPStatus
+
+	// Restart is called once after a verified backup was set to be restored, when the page
+	// that says so has been sent: it should end the daemon so that its supervisor starts it
+	// again (the restore is applied at start, see custom.ApplyPendingRestore), and return at
+	// once. nil: the page asks the owner to restart the box.
+	Restart func()
 }
 
 // Server is the web admin. Make one with [New] and serve [Server.Handler].
@@ -62,6 +83,19 @@ type Server struct {
 	lines   LineStatus       // nil: no lines to show
 	version string           // for /metrics
 	now     func() time.Time // nil: time.Now (tests set it)
+
+	calls          CallEnds      // nil: no call-end events
+	disk           DiskStatus    // nil: no disk alert
+	stop           chan struct{} // closed by Close: event streams end
+	stopOnce       sync.Once
+	eventsEvery    time.Duration // how often an event stream looks at the lines
+	heartbeatEvery time.Duration // how often it sends a keep-alive comment
+
+	callbacks CallbackPlacer // nil: callbacks cannot be placed from the admin
+	sip       SIPStatus      // nil: SIP off
+	cbRuns    *callbackRuns  // callbacks being placed now
+
+	own *ownerFiles // the owner's prompts and backups (prompts.go, backup.go)
 }
 
 // New parses the templates and assets and builds the handler. It fails when the store is
@@ -80,6 +114,10 @@ func New(opts Options) (*Server, error) {
 		loc:      time.Local,
 	}
 	s.lines, s.version = opts.Lines, opts.Version
+	s.calls, s.disk, s.stop = opts.Calls, opts.Disk, make(chan struct{})
+	s.eventsEvery, s.heartbeatEvery = eventsRefresh, eventsHeartbeat
+	s.callbacks, s.sip, s.cbRuns = opts.Callbacks, opts.SIP, newCallbackRuns()
+	s.own = newOwnerFiles(opts.Store.Dir(), opts.Restart)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -137,6 +175,19 @@ func (s *Server) routeTable() []route {
 		{"GET /dashboard", viewPage, s.handleDashboard},
 		{"GET /metrics", public, s.handleMetrics}, // loopback or a viewing session, checked inside
 		{"GET /calls", viewPage, s.handleCalls},
+		{"GET /calls.csv", viewPage, s.handleCallsCSV},
+		{"GET /calls/{id}", viewPage, s.handleCall},
+		{"POST /calls/{id}/note", viewPage, s.handleCallNote},
+		{"POST /calls/{id}/status", viewPage, s.handleCallStatus},
+		{"GET /calls/{id}/recording", viewPage, s.handleCallRecording},
+		{"GET /stats", viewPage, s.handleStats},
+		{"GET /events", viewAPI, s.handleEvents}, // the dashboard's live updates (Server-Sent Events)
+		{"GET /settings", ownerPage, s.handleSettingsForm},
+		{"POST /settings", ownerPage, s.handleSettings},
+		{"GET /users", ownerPage, s.handleUsers},
+		{"POST /users", ownerPage, s.handleAddUser},
+		{"POST /users/{name}/password", ownerPage, s.handleUserPassword},
+		{"POST /users/{name}/delete", ownerPage, s.handleDeleteUser},
 		{"GET /voicemail", viewPage, s.handleVoicemail},
 		{"GET /voicemail/{id}/audio", viewPage, s.handleAudio},
 		{"POST /voicemail/{id}/handled", viewPage, s.handleMarkHandled},
@@ -144,7 +195,47 @@ func (s *Server) routeTable() []route {
 		{"POST /sms/{id}/handled", viewPage, s.handleSMSHandled},
 		{"POST /sms/reply", viewPage, s.handleSMSReply},
 
+		{"GET /flow", ownerPage, s.handleFlow},
+		{"POST /flow", ownerPage, s.handleFlowPost},
+		{"POST /flow/revert", ownerPage, s.handleFlowRevert},
+		{"GET /hours", ownerPage, s.handleHours},
+		{"POST /hours", ownerPage, s.handleHoursPost},
+		{"POST /hours/override", ownerPage, s.handleHoursOverride},
+		{"GET /operators", ownerPage, s.handleOperators},
+		{"POST /operators", ownerPage, s.handleOperatorAdd},
+		{"POST /operators/{id}", ownerPage, s.handleOperatorEdit},
+		{"POST /operators/{id}/available", ownerPage, s.handleOperatorAvailable},
+		{"POST /operators/{id}/delete", ownerPage, s.handleOperatorDelete},
+		{"GET /operators/{id}/qr.png", ownerPage, s.handleOperatorQR},
+		{"GET /callbacks", viewPage, s.handleCallbacks},
+		{"POST /callbacks/{id}/call", viewPage, s.handleCallbackCall},
+		{"POST /callbacks/{id}/done", viewPage, s.handleCallbackDone},
+
+		{"GET /api/flow", ownerAPI, s.handleAPIFlow},
+		{"PUT /api/flow", ownerAPI, s.handleAPIFlowPut},
+		{"GET /api/flow/versions", ownerAPI, s.handleAPIFlowVersions},
+		{"POST /api/flow/revert", ownerAPI, s.handleAPIFlowRevert},
+		{"GET /api/operators", ownerAPI, s.handleAPIOperators},
+		{"POST /api/operators", ownerAPI, s.handleAPIOperatorAdd},
+		{"PUT /api/operators/{id}", ownerAPI, s.handleAPIOperatorPut},
+		{"DELETE /api/operators/{id}", ownerAPI, s.handleAPIOperatorDelete},
+		{"GET /api/callbacks", viewAPI, s.handleAPICallbacks},
+		{"POST /api/callbacks/{id}/call", viewAPI, s.handleAPICallbackCall},
+		{"POST /api/callbacks/{id}/done", viewAPI, s.handleAPICallbackDone},
+		{"GET /prompts", ownerPage, s.handlePrompts},
+		{"GET /prompts/{lang}/{name}/audio", ownerPage, s.handlePromptAudio},
+		{"POST /prompts/upload", ownerPage, s.handlePromptUpload}, // streamed multipart, see upload.go
+		{"POST /prompts/delete", ownerPage, s.handlePromptDelete},
+		{"GET /api/prompts", ownerAPI, s.handleAPIPrompts},
+		{"GET /backup", ownerPage, s.handleBackup},
+		{"POST /backup/download", ownerPage, s.handleBackupDownload}, // POST: the whole box leaves only with the form token
+		{"POST /backup/restore", ownerPage, s.handleRestore},         // streamed multipart, see upload.go
+		{"POST /backup/cancel", ownerPage, s.handleRestoreCancel},
+		{"GET /api/backup/status", ownerAPI, s.handleAPIBackupStatus},
+		{"GET /welcome", ownerPage, s.handleWelcome},
+		{"POST /welcome", ownerPage, s.handleWelcomeSave},
 		{"GET /api/calls", viewAPI, s.handleAPICalls},
+		{"GET /api/stats", viewAPI, s.handleAPIStats},
 		{"GET /api/voicemail", viewAPI, s.handleAPIVoicemail},
 		{"GET /api/sms", viewAPI, s.handleAPISMS},
 		{"POST /api/sim/call", public, s.handleSimCall}, // simulated lines and loopback only, checked inside

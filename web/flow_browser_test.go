@@ -1,0 +1,194 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"hotline/voice/ivr"
+)
+
+// TestBrowserFlowEditor edits the call flow in a real headless Chromium, as the owner would on
+// a phone: point key 1 of the menu at a new message step, see the linter refuse the dead end,
+// fix it, save, and find the new version in the list and in the store.
+func TestBrowserFlowEditor(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("the browser test needs Chromium at %s (apt-get install chromium): %v", chromiumPath, err)
+	}
+	f := newOwnedFixture(t, nil)
+	cookie, _ := f.login()
+	ts := httptest.NewServer(f.h)
+	defer ts.Close()
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(360, 800),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
+	defer cancelBrowser()
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(browser, 40*time.Second)
+	defer cancel()
+
+	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	eval := func(name, js string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return v
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	// pick chooses the option with value in the select named name.
+	pick := func(name, value string) {
+		t.Helper()
+		js := fmt.Sprintf(`(() => { const s = document.querySelector('select[name=%q]'); if (!s) return false;
+			s.value = %q; s.dispatchEvent(new Event("change", {bubbles: true})); return s.value === %q })()`, name, value, value)
+		if v := eval("pick "+name, js); v != true {
+			t.Fatalf("cannot choose %q in %s", value, name)
+		}
+	}
+	fits := func(page string) {
+		t.Helper()
+		if v := eval("width", `document.documentElement.scrollWidth <= window.innerWidth`); v != true {
+			t.Errorf("%s is wider than the 360 px screen", page)
+		}
+	}
+
+	// keepShot saves a screenshot for a person to look at, when HOTLINE_SCREENSHOTS names a folder.
+	keepShot := func(name string) {
+		t.Helper()
+		dir := os.Getenv("HOTLINE_SCREENSHOTS")
+		if dir == "" {
+			return
+		}
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, name), shot, 0o600)
+		}
+		if err != nil {
+			t.Errorf("keep screenshot %s: %v", name, err)
+		}
+	}
+
+	step("viewport", chromedp.EmulateViewport(360, 800))
+	// The session cookie of the owner, set in the browser for the test server's host.
+	step("cookie", chromedp.Navigate(ts.URL+"/healthz"),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.cookie = %q`, cookie.Name+"="+cookie.Value+"; path=/")),
+		chromedp.Evaluate[chromedp.Void](`document.cookie = "hotline_lang=en; path=/"`))
+	step("open /flow", chromedp.Navigate(ts.URL+"/flow"), chromedp.WaitVisible(chromedp.CSS("#flow-form")))
+	T := messages[langEN]
+	if got := text("h1"); got != T["flow_title"] {
+		t.Fatalf("heading %q", got)
+	}
+	if v := eval("nav", `!!document.querySelector('nav.tabs a[href="/flow"][aria-current="page"]')`); v != true {
+		t.Errorf("the owner's nav has no current Menu link")
+	}
+	fits("/flow")
+
+	// Add a message step; it arrives at the end, unreachable and going nowhere.
+	pick("add_kind", "play")
+	step("add", chromedp.Click(chromedp.CSS("#flow-add")), chromedp.WaitVisible(chromedp.CSS("#node-play1")))
+	// Key 1 of the menu leads to it now, and it says the "about" recording.
+	pick("n.2.key.1", "play1")
+	pick("n.10.prompt", ivr.PromptAbout)
+	step("save with a dead end", chromedp.Click(chromedp.CSS("#flow-save")), chromedp.WaitVisible(chromedp.CSS("#problems")))
+	dead := ivr.Problem{Severity: ivr.SeverityError, Code: ivr.CodeDeadEnd, Node: "play1", Kind: ivr.KindPlay,
+		Title: T["kind_play"] + " 11", Field: "next"}
+	if got := text("#problems"); !strings.Contains(got, dead.Message(langEN)) {
+		t.Fatalf("problems %q lack %q", got, dead.Message(langEN))
+	}
+	if got := text(".error"); got != T["flow_not_saved"] {
+		t.Errorf("error %q", got)
+	}
+	if vs, _ := f.st.FlowVersions(context.Background(), 10); len(vs) != 0 {
+		t.Fatalf("a flow with errors was saved")
+	}
+	fits("/flow with problems")
+	keepShot("flow-problems-360.png")
+
+	// Fix it: back to the menu after the message; the old "about" step, now unreachable, goes.
+	pick("n.10.next", "menu")
+	aboutRemove := `button[name="action"][value="remove.3"]`
+	step("remove about", chromedp.Click(chromedp.CSS(aboutRemove)), chromedp.WaitVisible(chromedp.CSS("#flow-form")))
+	if v := eval("about gone", `document.querySelector("#node-about") === null`); v != true {
+		t.Fatalf("the about step is still there")
+	}
+	step("check", chromedp.Click(chromedp.CSS("#flow-check")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if got := text(".notice"); got != T["flow_check_ok"] {
+		t.Errorf("check notice %q; problems: %v", got, eval("problems", `(document.querySelector("#problems")||{}).innerText`))
+	}
+	step("save",
+		chromedp.SendKeys(chromedp.CSS("#flow-comment"), "key 1: prices"),
+		chromedp.Click(chromedp.CSS("#flow-save")),
+		chromedp.WaitVisible(chromedp.CSS("#version-1")))
+	if got := text(".notice"); got != fmt.Sprintf(T["flow_saved"], 1) {
+		t.Errorf("notice %q", got)
+	}
+	if got := text("#version-1"); !strings.Contains(got, "key 1: prices") || !strings.Contains(got, T["flow_current"]) {
+		t.Errorf("version row %q", got)
+	}
+	keepShot("flow-saved-360.png")
+	fv, err := f.st.Flow(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := ivr.Parse(fv.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]ivr.Node{}
+	for _, n := range saved.Nodes {
+		byID[n.ID] = n
+	}
+	if saved.Nodes[2].Choices["1"] != "play1" || byID["play1"].Next != "menu" || byID["play1"].Prompt != ivr.PromptAbout {
+		t.Errorf("stored flow: menu %v, new step %+v", saved.Nodes[2].Choices, byID["play1"])
+	}
+	if _, ok := byID["about"]; ok || len(saved.Nodes) != 10 {
+		t.Errorf("stored flow has %d steps", len(saved.Nodes))
+	}
+	// Everything else came through the form unchanged: the schedule and the queue.
+	def := ivr.Default(langEN)
+	if got, want := mustJSONAny(t, saved.Nodes[0]), mustJSONAny(t, def.Nodes[0]); string(got) != string(want) {
+		t.Errorf("schedule step changed:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := mustJSONAny(t, byID["operators"]), mustJSONAny(t, def.Nodes[4]); string(got) != string(want) {
+		t.Errorf("queue step changed:\n%s\nwant\n%s", got, want)
+	}
+}
