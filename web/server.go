@@ -240,6 +240,12 @@ func (s *Server) routeTable() []route {
 		{"GET /api/sms", viewAPI, s.handleAPISMS},
 		{"POST /api/sim/call", public, s.handleSimCall}, // simulated lines and loopback only, checked inside
 
+		{"GET /api/settings", ownerAPI, s.handleAPISettings},
+		{"PUT /api/settings", ownerAPI, s.handleAPISettingsPut},
+		{"GET /api/users", ownerAPI, s.handleAPIUsers},
+		{"POST /api/users", ownerAPI, s.handleAPIUserAdd},
+		{"DELETE /api/users/{name}", ownerAPI, s.handleAPIUserDelete},
+
 		{"GET /", public, s.handleNotFound},
 	}
 }
