@@ -261,7 +261,11 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		ClockUnset:   h.clock.Unset,
 		Logger:       cfg.Logger.With("subsys", "switchboard"),
 		SendSMS:      h.sendAnySMS,
-		Now:          cfg.Now,
+		MissedSMS: func(ctx context.Context) string {
+			v, _ := st.Setting(ctx, SettingMissedSMS, "")
+			return strings.TrimSpace(v)
+		},
+		Now: cfg.Now,
 	})
 	if cfg.Sims > 0 || len(cfg.SimKinds) > 0 {
 		// The simulated network: every number answers after two rings, takes the call with 1

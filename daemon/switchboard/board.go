@@ -54,6 +54,9 @@ type Options struct {
 	Logger       *slog.Logger
 	// SendSMS sends a text to a number from any line that can (nil: no SMS replies).
 	SendSMS func(ctx context.Context, number, text string) error
+	// MissedSMS is the owner's text for a caller who called after hours and left no message
+	// ("" or nil: none); sent at most once a day per number.
+	MissedSMS func(ctx context.Context) string
 	// CanRecord says whether a recording may start or go on (nil: always); an error (e.g. the
 	// disk is full) stops it cleanly and is logged.
 	CanRecord func() error

@@ -549,3 +549,36 @@ func oneCall(t *testing.T, opts Options, caller script, during func(l *fakeLine)
 	}
 	return st.call((<-ends).CallID), line
 }
+
+// A caller who rings after hours and leaves no message gets the owner's SMS, once a day.
+func TestAfterHoursSMS(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newFakeStore()
+		var mu sync.Mutex
+		var sent []string
+		opts := Options{Store: st,
+			Now: func() time.Time { return time.Date(2026, 11, 28, 20, 0, 0, 0, time.UTC) }, // a Saturday night in Moscow
+			SendSMS: func(_ context.Context, number, text string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				sent = append(sent, number+": "+text)
+				return nil
+			},
+			MissedSMS: func(context.Context) string { return "Мы перезвоним в понедельник." }}
+		for range 2 {
+			c, _ := oneCall(t, opts, nil, func(line *fakeLine) {
+				time.Sleep(500 * time.Millisecond) // hangs up during the after-hours message
+				close(line.audio.closed)
+				line.ev <- hw.Event{Kind: hw.Hangup, Cause: "caller hung up"}
+			})
+			if !strings.Contains(c.sum.Nodes, "after_hours") {
+				t.Errorf("path %s, want the after-hours message", c.sum.Nodes)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(sent) != 1 || sent[0] != "+79161234567: Мы перезвоним в понедельник." {
+			t.Errorf("SMS sent: %q, want one", sent)
+		}
+	})
+}

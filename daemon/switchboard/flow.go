@@ -120,6 +120,15 @@ func (c *call) run(parent context.Context) {
 	if res.Survey > 0 {
 		sum.Survey = res.Survey
 	}
+	if res.Closed && outcome != store.OutcomeVoicemail && outcome != store.OutcomeCallback && c.l.b.opts.MissedSMS != nil {
+		// Called after hours and left no message: the owner's text by SMS (once a day).
+		if text := c.l.b.opts.MissedSMS(bg); text != "" {
+			if err := env.SMS(bg, text); err != nil {
+				log.Warn("after-hours SMS not sent", "err", err)
+			}
+			sum.SMSSent = sum.SMSSent || env.smsSent
+		}
+	}
 	c.finishSummary(bg, time.Now(), sum)
 }
 

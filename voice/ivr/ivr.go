@@ -204,4 +204,6 @@ type Result struct {
 	// Err is the Env's failure when Outcome is failed (or when it came after the call was
 	// served); nil otherwise, and nil when the caller hung up.
 	Err error
+	// Closed: a schedule sent the call the "closed" (or holiday) way.
+	Closed bool
 }

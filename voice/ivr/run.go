@@ -290,10 +290,11 @@ func (r *runner) schedule(n *Node) string {
 	case "closed":
 		open, holiday = false, false
 	}
-	switch {
-	case open:
+	if open {
 		return or(n.Open)
-	case holiday && n.Holiday != "":
+	}
+	r.res.Closed = true
+	if holiday && n.Holiday != "" {
 		return n.Holiday
 	}
 	return or(n.Closed)
