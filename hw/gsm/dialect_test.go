@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hotline/hw"
+	"hotline/hw/modem/modemtest"
 )
 
 func TestDialectInitSequence(t *testing.T) {
@@ -292,4 +293,27 @@ func FuzzParseHuawei(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A second call during a call is refused as busy (AT+CHLD=0), and the call in progress goes on.
+func TestDialectRefusesWaitingCall(t *testing.T) {
+	waiting := map[string]string{
+		"simcom": `+CLCC: 2,1,5,0,0,"+79160000000",145`,
+		"huawei": `+CCWA: "+79160000000",145,1`,
+	}
+	for _, k := range dialectKinds {
+		t.Run(k.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newDialectRig(t, k, false, "ready", func(m *modemtest.Modem) { m.On("AT+CHLD=0", "OK") })
+				a := r.answerKind(k, "+79161234567")
+				r.push(waiting[k.name])
+				r.talk(a, 3)
+				if !slices.Contains(r.m.Commands(), "AT+CHLD=0") {
+					t.Errorf("the waiting call was not refused: %q", r.m.Commands())
+				}
+				r.push("NO CARRIER")
+				r.expect(hw.Hangup, CauseRemote)
+			})
+		})
+	}
 }

@@ -168,7 +168,7 @@ func (h *Huawei) urc(r *lineRunner, text string) bool {
 			return parseKeyURC(t, "^DDTMF:")
 		})
 	case strings.HasPrefix(text, "+CCWA:"):
-		l.log.Info("waiting call ignored", "urc", text)
+		r.refuseWaiting(0)
 	case strings.HasPrefix(text, "^ORIG:"), strings.HasPrefix(text, "^CONF:"):
 		if idx, ok := huaweiIndex(text, text[:6]); ok {
 			l.mu.Lock()

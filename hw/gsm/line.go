@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"hotline/hw"
@@ -333,6 +334,8 @@ type askResult struct {
 
 // lineRunner is the state of one Run: the event loop and the goroutines it owns.
 type lineRunner struct {
+	refusing atomic.Bool // a waiting call is being refused (AT+CHLD=0)
+
 	l       *line
 	ctx     context.Context
 	wg      sync.WaitGroup
@@ -620,7 +623,7 @@ func (r *lineRunner) onCallInfo(cc callInfo) {
 		}
 	case statWaiting:
 		if c.phase != idle && !ours {
-			l.log.Info("waiting call ignored", "idx", cc.idx)
+			r.refuseWaiting(cc.idx)
 		}
 	}
 }
@@ -1008,4 +1011,20 @@ func (r *lineRunner) watchdogLoop() {
 			return
 		}
 	}
+}
+
+// refuseWaiting turns away a second call that arrives during one (call waiting): AT+CHLD=0
+// sets "user determined user busy" for it (3GPP TS 27.007), so its caller hears busy instead
+// of ringing on; the call in progress goes on.
+func (r *lineRunner) refuseWaiting(idx int) {
+	if !r.refusing.CompareAndSwap(false, true) {
+		return
+	}
+	r.l.log.Info("second call during a call: refused as busy", "idx", idx)
+	r.wg.Go(func() {
+		defer r.refusing.Store(false)
+		if _, err := r.l.ch.Command(r.ctx, "AT+CHLD=0", 5*time.Second); err != nil && r.ctx.Err() == nil {
+			r.l.log.Warn("cannot refuse the waiting call", "err", err)
+		}
+	})
 }
