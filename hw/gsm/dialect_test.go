@@ -308,6 +308,7 @@ func TestDialectRefusesWaitingCall(t *testing.T) {
 				a := r.answerKind(k, "+79161234567")
 				r.push(waiting[k.name])
 				r.talk(a, 3)
+				synctest.Wait()
 				if !slices.Contains(r.m.Commands(), "AT+CHLD=0") {
 					t.Errorf("the waiting call was not refused: %q", r.m.Commands())
 				}
