@@ -92,6 +92,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	opts.Lines, opts.Version = h, version
 	opts.Calls, opts.Disk = h.Board, h
 	opts.Callbacks, opts.SIP = h, h
+	opts.TestLine = h.Browser
 	opts.Restart = func() {
 		select {
 		case restart <- struct{}{}:

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"hotline/daemon/browserline"
 	"hotline/daemon/custom"
 	"hotline/daemon/diskguard"
 	"hotline/daemon/mdns"
@@ -129,6 +130,8 @@ type Hotline struct {
 
 	alerts *alerter
 	sip    *sip.Server
+	// Browser is the line the owner calls the hotline on from the admin page (a test call).
+	Browser *browserline.Line
 	// Callees is the simulated network's directory of numbers the box dials (operators'
 	// mobiles, callbacks) when it runs simulated lines; nil otherwise.
 	Callees *sim.Callees
@@ -244,6 +247,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 			cfg.SIP = sipPhones{srv}
 		}
 	}
+	h.Browser = browserline.New("browser", cfg.Logger.With("subsys", "testcall"))
 	h.clock = newClockWatch(st, cfg.Logger.With("subsys", "clock"))
 	h.clock.network, h.clock.set = h.networkTime, setSystemClock
 	flows := &flowCache{st: st}
@@ -482,6 +486,11 @@ func (h *Hotline) Run(ctx context.Context) error {
 		}
 	})
 	wg.Go(func() { h.retention(ctx) })
+	wg.Go(func() {
+		if err := h.Board.Serve(ctx, h.Browser); err != nil {
+			h.log.Error("browser test line stopped", "err", err)
+		}
+	})
 	if h.cfg.MDNS != "" {
 		wg.Go(func() {
 			r, err := mdns.New(h.cfg.MDNS, h.log.With("subsys", "mdns"))
@@ -681,6 +690,12 @@ func (h *Hotline) retention(ctx context.Context) {
 				return 0
 			}
 			return n
+		}
+		// Messages the owner deleted are kept a week, then go for good.
+		if n, err := h.Store.PurgeVoicemailTrash(ctx); err != nil {
+			h.log.Error("purge deleted voicemail", "err", err)
+		} else if n > 0 {
+			h.log.Info("deleted voicemail older than a week removed", "messages", n)
 		}
 		r := store.Retention{MaxAge: time.Duration(num("retention_days")) * 24 * time.Hour, MaxBytes: num("retention_mb") << 20}
 		if r.MaxAge == 0 && r.MaxBytes == 0 {

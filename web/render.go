@@ -31,7 +31,7 @@ var staticFiles embed.FS
 var pageFiles = []string{"setup.html", "login.html", "calls.html", "voicemail.html", "password.html", "error.html", "dashboard.html", "sms.html",
 	"call.html", "stats.html", "settings.html", "users.html",
 	"flow.html", "hours.html", "operators.html", "callbacks.html",
-	"prompts.html", "backup.html", "welcome.html"}
+	"prompts.html", "backup.html", "welcome.html", "panel.html"}
 
 func parsePages() (map[string]*template.Template, error) {
 	base, err := template.New("base.html").ParseFS(templateFiles, "templates/base.html")
@@ -105,7 +105,7 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 		u := sess.User
 		v.User = &u
 		v.CSRF = sess.CSRF
-		if list, err := s.store.ListVoicemail(r.Context(), true, 1000); err == nil {
+		if list, err := s.store.LiveVoicemail(r.Context(), true, 1000); err == nil {
 			v.NewVoicemail = len(list)
 		} else {
 			s.log.Warn("count new voicemail", "error", err)

@@ -65,6 +65,10 @@ type Options struct {
 	// again (the restore is applied at start, see custom.ApplyPendingRestore), and return at
 	// once. nil: the page asks the owner to restart the box.
 	Restart func()
+
+	// TestLine places a test call from the owner's browser into the box
+	// (*browserline.Line, served by the switchboard); nil: the test-call page says it is off.
+	TestLine TestLine
 }
 
 // Server is the web admin. Make one with [New] and serve [Server.Handler].
@@ -96,6 +100,8 @@ type Server struct {
 	cbRuns    *callbackRuns  // callbacks being placed now
 
 	own *ownerFiles // the owner's prompts and backups (prompts.go, backup.go)
+
+	testLine TestLine // nil: no test calls from the browser (testcall.go)
 }
 
 // New parses the templates and assets and builds the handler. It fails when the store is
@@ -118,6 +124,7 @@ func New(opts Options) (*Server, error) {
 	s.eventsEvery, s.heartbeatEvery = eventsRefresh, eventsHeartbeat
 	s.callbacks, s.sip, s.cbRuns = opts.Callbacks, opts.SIP, newCallbackRuns()
 	s.own = newOwnerFiles(opts.Store.Dir(), opts.Restart)
+	s.testLine = opts.TestLine
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -191,6 +198,18 @@ func (s *Server) routeTable() []route {
 		{"GET /voicemail", viewPage, s.handleVoicemail},
 		{"GET /voicemail/{id}/audio", viewPage, s.handleAudio},
 		{"POST /voicemail/{id}/handled", viewPage, s.handleMarkHandled},
+		{"POST /voicemail/{id}/callback", viewPage, s.handleVoicemailCallback},
+		{"POST /voicemail/{id}/delete", ownerPage, s.handleVoicemailDelete},
+		{"POST /voicemail/{id}/restore", ownerPage, s.handleVoicemailRestore},
+		{"POST /missed/{id}/callback", viewPage, s.handleMissedCallback},
+		{"POST /missed/{id}/handled", viewPage, s.handleMissedHandled},
+		{"GET /panel", viewPage, s.handlePanel},
+		{"POST /panel/script", ownerPage, s.handlePanelScript},
+		{"POST /panel/calls/{id}/note", viewPage, s.handlePanelNote},
+		{"POST /api/voicemail/{id}/callback", viewAPI, s.handleAPIVoicemailCallback},
+		{"DELETE /api/voicemail/{id}", ownerAPI, s.handleAPIVoicemailDelete},
+		{"POST /api/voicemail/{id}/restore", ownerAPI, s.handleAPIVoicemailRestore},
+		{"GET /api/panel", viewAPI, s.handleAPIPanel},
 		{"GET /sms", viewPage, s.handleSMS},
 		{"POST /sms/{id}/handled", viewPage, s.handleSMSHandled},
 		{"POST /sms/reply", viewPage, s.handleSMSReply},
@@ -234,6 +253,8 @@ func (s *Server) routeTable() []route {
 		{"GET /api/backup/status", ownerAPI, s.handleAPIBackupStatus},
 		{"GET /welcome", ownerPage, s.handleWelcome},
 		{"POST /welcome", ownerPage, s.handleWelcomeSave},
+		{"GET /testcall", ownerPage, s.handleTestCall},
+		{"GET /testcall/ws", ownerPage, s.handleTestCallWS}, // WebSocket, same origin only, see testcall.go
 		{"GET /api/calls", viewAPI, s.handleAPICalls},
 		{"GET /api/stats", viewAPI, s.handleAPIStats},
 		{"GET /api/voicemail", viewAPI, s.handleAPIVoicemail},

@@ -19,6 +19,10 @@ type voicemailPage struct {
 	ShowAll  bool
 	Show     string // "all" or "new", sent back by the forms
 	Messages []voicemailRow
+	Missed   []missedRow    // missed and abandoned calls still to call back (inbox.go)
+	Trash    []voicemailRow // deleted messages, recoverable for a week (owner only)
+	CanCall  bool           // the box can call back from the admin
+	IsOwner  bool           // may delete and restore
 }
 
 type voicemailRow struct {
@@ -37,6 +41,10 @@ type voicemailRow struct {
 	DownloadURL   string
 	MarkValue     string // what the button sets: "1" (handled) or "0" (new again)
 	MarkURL       string
+	CallbackURL   string // "" when the number is hidden
+	DeleteURL     string
+	RestoreURL    string
+	DeletedAt     string // in the trash: when it was deleted
 }
 
 // voicemailJSON is a message in the API.
@@ -66,7 +74,7 @@ func showAll(r *http.Request) bool { return r.URL.Query().Get("show") == "all" }
 
 func (s *Server) handleVoicemail(w http.ResponseWriter, r *http.Request) {
 	all := showAll(r)
-	list, err := s.store.ListVoicemail(r.Context(), !all, voicemailListed)
+	list, err := s.store.LiveVoicemail(r.Context(), !all, voicemailListed)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -78,8 +86,11 @@ func (s *Server) handleVoicemail(w http.ResponseWriter, r *http.Request) {
 		v.Notice = v.T["vm_marked"]
 	case "new":
 		v.Notice = v.T["vm_unmarked"]
+	default:
+		inboxNotice(v, r)
 	}
-	p := voicemailPage{ShowAll: all, Show: "new"}
+	p := voicemailPage{ShowAll: all, Show: "new", CanCall: s.callbacks != nil}
+	p.IsOwner = v.User != nil && mayChange(v.User.Role)
 	if all {
 		p.Show = "all"
 	}
@@ -106,14 +117,22 @@ func (s *Server) handleVoicemail(w http.ResponseWriter, r *http.Request) {
 		if m.Handled {
 			row.MarkValue = "0"
 		}
+		if m.Number != "" {
+			row.CallbackURL = "/voicemail/" + id + "/callback"
+		}
+		row.DeleteURL = "/voicemail/" + id + "/delete"
 		p.Messages = append(p.Messages, row)
+	}
+	if err := s.fillInbox(r.Context(), v, &p); err != nil {
+		s.serverError(w, r, err)
+		return
 	}
 	v.Page = p
 	s.render(w, r, http.StatusOK, "voicemail.html", v)
 }
 
 func (s *Server) handleAPIVoicemail(w http.ResponseWriter, r *http.Request) {
-	list, err := s.store.ListVoicemail(r.Context(), !showAll(r), voicemailListed)
+	list, err := s.store.LiveVoicemail(r.Context(), !showAll(r), voicemailListed)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -195,7 +214,7 @@ func (s *Server) handleAudio(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "audio/wav")
 	h.Set("Cache-Control", "private, no-cache")
 	if r.URL.Query().Get("download") == "1" {
-		name := fmt.Sprintf("voicemail-%d-%s.wav", m.ID, m.CreatedAt.In(s.loc).Format("20060102-1504"))
+		name := voicemailFileName(m, s.loc)
 		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	}
 	http.ServeContent(w, r, "", fi.ModTime(), f)

@@ -1,0 +1,86 @@
+package web
+
+// inboxMessages are the strings of the inbox actions (inbox.go) and the operator panel
+// (panel.go), merged into messages by init.
+var inboxMessages = map[string]map[string]string{
+	"ru": {
+		"inb_callback":       "Перезвонить",
+		"inb_callback_later": "В список «перезвонить»",
+		"inb_calling":        "Звоним: сначала оператору, потом абоненту.",
+		"inb_queued":         "Номер добавлен в список «Перезвонить».",
+		"inb_nonumber":       "Номер скрыт — перезвонить нельзя.",
+		"inb_delete":         "Удалить",
+		"inb_deleted":        "Сообщение удалено. Его можно вернуть в течение недели.",
+		"inb_restored":       "Сообщение возвращено.",
+		"inb_restore":        "Вернуть",
+		"inb_deleted_at":     "Удалено",
+		"inb_trash_title":    "Удалённые",
+		"inb_trash_note":     "Удалённые сообщения хранятся неделю, потом стираются навсегда.",
+		"inb_missed_title":   "Пропущенные — перезвонить",
+		"inb_missed_done":    "Звонок отмечен как обработанный.",
+		"inb_messages_title": "Сообщения",
+		"nav_panel":          "Панель оператора",
+		"pnl_title":          "Панель оператора",
+		"pnl_phones":         "Взять звонок, перевести или положить трубку — на телефоне оператора, не здесь.",
+		"pnl_now":            "Звонки сейчас",
+		"pnl_no_lines":       "Линий пока нет.",
+		"pnl_line":           "Линия",
+		"pnl_since":          "с",
+		"pnl_idle":           "Звонка нет",
+		"pnl_history":        "Прошлые звонки",
+		"pnl_first_call":     "Этот номер звонит впервые.",
+		"pnl_note":           "Заметка",
+		"pnl_save_note":      "Сохранить заметку",
+		"pnl_note_saved":     "Заметка сохранена.",
+		"pnl_scripts":        "Подсказки для разговора",
+		"pnl_no_scripts":     "В меню нет шагов, где отвечает человек.",
+		"pnl_script_label":   "Что говорить и ответы на частые вопросы",
+		"pnl_save_script":    "Сохранить подсказку",
+		"pnl_script_saved":   "Подсказка сохранена.",
+		"pnl_script_empty":   "Владелец ещё не написал подсказку.",
+	},
+	"en": {
+		"inb_callback":       "Call back",
+		"inb_callback_later": "Add to “call back”",
+		"inb_calling":        "Calling: an operator first, then the caller.",
+		"inb_queued":         "The number is on the “Call back” list.",
+		"inb_nonumber":       "The number is hidden: it cannot be called back.",
+		"inb_delete":         "Delete",
+		"inb_deleted":        "The message is deleted. You can bring it back within a week.",
+		"inb_restored":       "The message is back.",
+		"inb_restore":        "Bring back",
+		"inb_deleted_at":     "Deleted",
+		"inb_trash_title":    "Deleted",
+		"inb_trash_note":     "Deleted messages are kept for a week, then erased for good.",
+		"inb_missed_title":   "Missed calls to call back",
+		"inb_missed_done":    "The call is marked as handled.",
+		"inb_messages_title": "Messages",
+		"nav_panel":          "Operator panel",
+		"pnl_title":          "Operator panel",
+		"pnl_phones":         "Take, transfer or hang up a call on the operator's phone, not here.",
+		"pnl_now":            "Calls now",
+		"pnl_no_lines":       "No lines yet.",
+		"pnl_line":           "Line",
+		"pnl_since":          "since",
+		"pnl_idle":           "No call",
+		"pnl_history":        "Earlier calls",
+		"pnl_first_call":     "This number calls for the first time.",
+		"pnl_note":           "Note",
+		"pnl_save_note":      "Save the note",
+		"pnl_note_saved":     "The note is saved.",
+		"pnl_scripts":        "What to say",
+		"pnl_no_scripts":     "The menu has no step where a person answers.",
+		"pnl_script_label":   "What to say, and answers to common questions",
+		"pnl_save_script":    "Save",
+		"pnl_script_saved":   "Saved.",
+		"pnl_script_empty":   "The owner has not written anything here yet.",
+	},
+}
+
+func init() {
+	for lang, m := range inboxMessages {
+		for k, v := range m {
+			messages[lang][k] = v
+		}
+	}
+}
