@@ -17,7 +17,7 @@ TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs \
              asterisk-core-sounds-en-wav asterisk-core-sounds-ru-wav asterisk-moh-opsound-wav \
              libsox-fmt-mp3 sip-tester baresip-core wrk qemu-system-x86 qemu-user-static
 
-.PHONY: all build run test test-deps lint cross cross-test bench bench-dsp fuzz soak prompts clean deb image boot-test
+.PHONY: all build run test test-deps lint vulncheck cross cross-test bench bench-dsp fuzz soak prompts clean deb image boot-test
 
 all: build
 
@@ -44,12 +44,23 @@ lint:
 	$(GO) vet -tags boottest ./image/boottest
 	$(GO) tool staticcheck ./...
 	$(GO) tool staticcheck -tags boottest ./image/boottest
+	$(MAKE) --no-print-directory vulncheck
 
 test: test-deps lint cross
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) cross-test
 	$(MAKE) boot-test
 	$(MAKE) fuzz FUZZTIME=20000x
+
+# Known vulnerabilities in the code we call, from the Go vulnerability database (GOVULNDB: its
+# address, or file:///path of a mirror for a machine without internet). A database that cannot
+# be reached is said plainly and not counted as a pass.
+GOVULNDB ?= https://vuln.go.dev
+vulncheck:
+	@host=$$(echo '$(GOVULNDB)' | sed -n 's#^https*://\([^/:]*\).*#\1#p'); \
+	if [ -n "$$host" ] && ! getent hosts "$$host" >/dev/null; then \
+	  echo "vulncheck: NOT CHECKED: $$host cannot be reached from this machine; run 'make vulncheck GOVULNDB=file:///path/to/mirror' or on a machine with internet"; \
+	else $(GO) tool govulncheck -db '$(GOVULNDB)' ./...; fi
 
 # Boots the PC image (gokrazy, amd64) under qemu with a simulated EC25 on two USB serial
 # ports, takes a call that leaves a voicemail, cuts the power, boots again and checks that
