@@ -8,7 +8,8 @@ import (
 
 // referenceClassify is classify written the plain way, with no early checks on bounds and
 // math.Atan2 for the frequency error: what the receiver decided before it was made faster.
-func referenceClassify(r *Receiver, sr, si *[8]float64, energy float64) byte {
+func referenceClassify(r *Receiver, x, prev *spectrum, energy float64) byte {
+	sr, si := &x.re, &x.im
 	if energy < 2*floorPower*toneScale {
 		return 0
 	}
@@ -30,8 +31,8 @@ func referenceClassify(r *Receiver, sr, si *[8]float64, energy float64) byte {
 		return 0
 	}
 	corrected := func(p float64, k int) (float64, bool) {
-		tr := sr[k]*r.prevRe[k] + si[k]*r.prevIm[k]
-		ti := si[k]*r.prevRe[k] - sr[k]*r.prevIm[k]
+		tr := sr[k]*prev.re[k] + si[k]*prev.im[k]
+		ti := si[k]*prev.re[k] - sr[k]*prev.im[k]
 		if tr <= 0 {
 			return 0, false
 		}
@@ -77,7 +78,8 @@ func TestClassifyEarlyChecks(t *testing.T) {
 	keys, rejected := 0, 0
 	for i := range 200000 {
 		r := NewReceiver()
-		var sr, si [8]float64
+		var x, prev spectrum
+		sr, si := &x.re, &x.im
 		row, col := rng.IntN(4), 4+rng.IntN(4)
 		for k := range 8 {
 			// The two tones 0-10 dB above the floor, the other filters 4-24 dB below the floor.
@@ -87,19 +89,20 @@ func TestClassifyEarlyChecks(t *testing.T) {
 			}
 			ph := 2 * math.Pi * rng.Float64()
 			sr[k], si[k] = a*math.Cos(ph), a*math.Sin(ph)
+			x.power[k] = sr[k]*sr[k] + si[k]*si[k]
 			// The last window: the same, turned back by up to 0.6 radians (38 Hz), a little
 			// weaker or stronger.
 			turn := (rng.Float64()*2 - 1) * 0.6
 			g := 0.8 + 0.4*rng.Float64()
-			r.prevRe[k], r.prevIm[k] = g*a*math.Cos(ph-turn), g*a*math.Sin(ph-turn)
+			prev.re[k], prev.im[k] = g*a*math.Cos(ph-turn), g*a*math.Sin(ph-turn)
 		}
 		if i%3 == 0 {
 			r.cand = keyAt[row][col-4]
 		}
 		p := sr[row]*sr[row] + si[row]*si[row] + sr[col]*sr[col] + si[col]*si[col]
 		energy := p * toneScale / (0.6 + 0.5*rng.Float64())
-		want := referenceClassify(r, &sr, &si, energy)
-		if got := r.classify(&sr, &si, energy); got != want {
+		want := referenceClassify(r, &x, &prev, energy)
+		if got := r.classify(&x, &prev, energy); got != want {
 			t.Fatalf("window %d: classify %q, the plain checks %q", i, got, want)
 		}
 		if want != 0 {

@@ -20,6 +20,8 @@ import (
 var parallel = testcorpus.Parallel
 
 // gained returns s amplified by factor g, saturating at full scale.
+//
+//go:norace
 func gained(s []int16, g float64) []int16 {
 	out := make([]int16, len(s))
 	for i, v := range s {
@@ -139,6 +141,8 @@ func TestTalkDownCorpus(t *testing.T) {
 // activeLevelDBm0 returns the active level of s, in the manner of ITU-T P.56: the RMS level over
 // the 20 ms frames that are no more than 15.9 dB below that level (found by iteration), so that
 // the pauses between words do not count.
+//
+//go:norace
 func activeLevelDBm0(s []int16) float64 {
 	frames := make([]float64, len(s)/voice.FrameSamples) // mean squares
 	var total float64
@@ -183,4 +187,21 @@ func lcs(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// BenchmarkDecodeCorpus decodes the speech and music of the corpus, the audio that most of a
+// call is: it reports the cost per 8 kHz sample where BenchmarkProcess, mostly keys, does not.
+func BenchmarkDecodeCorpus(b *testing.B) {
+	files := testcorpus.Load(b)
+	var samples int
+	for _, f := range files {
+		samples += len(f.Samples)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, f := range files {
+			Decode(f.Samples)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(samples), "ns/sample")
 }

@@ -39,6 +39,15 @@
 // those six hours, all from two very tonal voices, against the Bellcore bar of 470 false keys in
 // 3 hours of real speech. Talk-down: with speech 12 dB below the keys, 99.7 % of 70 ms keys are
 // heard (93 % at 6 dB). The tests keep a smaller corpus at zero false keys.
+//
+// # What it costs
+//
+// About 45 us of one core per second of audio on amd64 (a 2.8 GHz Xeon; docs/DSP.md has the
+// figures). The DFTs, the phase references, the sliding sums and the window's spectrum of each
+// hop are in assembly on amd64 (kernel_amd64.s: AVX, four frequencies per instruction, else
+// SSE2, two; the same operations in the same order as the Go code, so that every result is the
+// same to the bit) and in Go elsewhere (kernel.go; the build tag purego selects it on amd64
+// too).
 package dtmf
 
 import (
@@ -101,8 +110,9 @@ var (
 		{'7', '8', '9', 'C'},
 		{'*', '0', '#', 'D'},
 	}
-	// dftCos[k][n] and dftSin[k][n] are cos and sin of w (subBlock-1-2n)/2 at frequency k, for
-	// the first half of a sub-block: the DFT of a sub-block, folded about its middle.
+	// dft is the DFT of a sub-block at the eight frequencies, folded about its middle;
+	// dftCos and dftSin are the same, transposed: dftCos[k][n] = dft.c[n][k].
+	dft            dftCoef
 	dftCos, dftSin [8][subBlock / 2]float64
 
 	// phases[n] puts the spectrum of sub-block n (counted from the start of the call, modulo
@@ -124,8 +134,9 @@ var (
 	turnIm     [windowBlocks]float64
 	turn2Re    [windowBlocks]float64 // e^{2 i theta n}
 	turn2Im    [windowBlocks]float64
-	uRe, uIm   [windowBlocks]float64 // e^{i phi} for each oldest sub-block n0
-	u2Re, u2Im [windowBlocks]float64 // e^{2 i phi}
+	uRe, uIm   [windowBlocks]float64              // e^{i phi} for each oldest sub-block n0
+	u2Re, u2Im [windowBlocks]float64              // e^{2 i phi}
+	turns      [windowBlocks / hopBlocks]hopTurns // for a hop that starts on slot 2i
 	weight     [windowBlocks]float64
 	// toneScale turns |X|^2 of a window into the energy of the tone that made it, to compare
 	// with the window's weighted energy: a sine filling the window gives |X|^2 = A^2 S1^2 / 4
@@ -151,6 +162,11 @@ var (
 	peakRatio    = math.Pow(10, peakRatioDB/10.0)
 )
 
+// spectrum is a window's spectrum at the eight frequencies, and its power |X|^2.
+type spectrum struct {
+	re, im, power [8]float64
+}
+
 // phaseRow is one sub-block's phase reference, per frequency.
 type phaseRow struct {
 	re, im [8]float64
@@ -161,7 +177,8 @@ func init() {
 		w := 2 * math.Pi * f / voice.Rate
 		maxTurnTan[k] = math.Tan(maxFreqError * f / hzPerRadian)
 		for n := range subBlock / 2 {
-			dftSin[k][n], dftCos[k][n] = math.Sincos(w * float64(subBlock-1-2*n) / 2)
+			dft.s[n][k], dft.c[n][k] = math.Sincos(w * float64(subBlock-1-2*n) / 2)
+			dftCos[k][n], dftSin[k][n] = dft.c[n][k], dft.s[n][k]
 		}
 		for n := range phasePeriod {
 			// The angle in whole turns of 1/(2 Rate), exact in integers:
@@ -171,6 +188,7 @@ func init() {
 			phases[n].re[k], phases[n].im[k] = c, -s
 		}
 	}
+	dft.half = [4]float64{0.5, 0.5, 0.5, 0.5}
 	var s1, s2 float64
 	for j := range weight {
 		weight[j] = 0.5 - 0.5*math.Cos(theta*(float64(j)+0.5))
@@ -182,6 +200,10 @@ func init() {
 		u2Im[j], u2Re[j] = math.Sincos(2 * theta * (0.5 - float64(j)))
 	}
 	toneScale = 2 * s2 / (s1 * s1)
+	for i := range turns {
+		n, m, n0 := 2*i, 2*i+1, (2*i+2)%windowBlocks
+		turns[i] = hopTurns{turnRe[n], turnIm[n], turnRe[m], turnIm[m], uRe[n0], uIm[n0]}
+	}
 	minGain = 1
 	for d := range gainAt {
 		var re, im float64
@@ -212,10 +234,14 @@ type Receiver struct {
 
 	// Sliding sums over the ring (see theta): A, C and S per frequency; for the energy, its
 	// sum and its sums weighted by e^{i theta n} and e^{2 i theta n}.
-	aRe, aIm, cRe, cIm, sRe, sIm [8]float64
-	e0, q1Re, q1Im, q2Re, q2Im   float64
+	sums
+	e0, q1Re, q1Im, q2Re, q2Im float64
 
-	prevRe, prevIm [8]float64 // window spectrum at the last decision
+	in hopOut // the energies of the hop's sub-blocks
+
+	// spec holds the window's spectrum at this decision and at the last one, which take turns
+	// with each hop (blocks/hopBlocks even: spec[0] is this one).
+	spec [2]spectrum
 
 	cand byte // key of the last windows (0: none)
 	run  int  // windows holding cand, with gaps of at most maxGapHops
@@ -247,35 +273,14 @@ func (r *Receiver) Process(f *voice.Frame) (key byte, ok bool) {
 	return key, ok
 }
 
-// blockDFT returns the spectrum of one sub-block at the eight frequencies, on the phase of its
-// middle, and its energy. With p_n = x_n + x_{9-n} and m_n = x_n - x_{9-n},
-// e^{i w 4.5} sum x_n e^{-i w n} = sum p_n cos(w (4.5-n)) + i sum m_n sin(w (4.5-n)): fewer
-// operations than eight Goertzel filters, and no chain from one sample to the next.
-//
-//go:norace
-func blockDFT(x *[subBlock]int16, yr, yi *[8]float64) float64 {
-	// The folding and the energy in integers, exact, beside the floating-point work.
-	ip0, im0 := int(x[0])+int(x[9]), int(x[0])-int(x[9])
-	ip1, im1 := int(x[1])+int(x[8]), int(x[1])-int(x[8])
-	ip2, im2 := int(x[2])+int(x[7]), int(x[2])-int(x[7])
-	ip3, im3 := int(x[3])+int(x[6]), int(x[3])-int(x[6])
-	ip4, im4 := int(x[4])+int(x[5]), int(x[4])-int(x[5])
-	e := ip0*ip0 + im0*im0 + ip1*ip1 + im1*im1 + ip2*ip2 + im2*im2 + ip3*ip3 + im3*im3 + ip4*ip4 + im4*im4
-	p0, m0 := float64(ip0), float64(im0)
-	p1, m1 := float64(ip1), float64(im1)
-	p2, m2 := float64(ip2), float64(im2)
-	p3, m3 := float64(ip3), float64(im3)
-	p4, m4 := float64(ip4), float64(im4)
-	for k := range 8 {
-		c, s := &dftCos[k], &dftSin[k]
-		yr[k] = p0*c[0] + p1*c[1] + p2*c[2] + p3*c[3] + p4*c[4]
-		yi[k] = m0*s[0] + m1*s[1] + m2*s[2] + m3*s[3] + m4*s[4]
-	}
-	return 0.5 * float64(e)
-}
-
 // hop takes the next two sub-blocks: it measures them, puts them on the common phase reference,
 // slides the window on by both, and returns the key the new window holds, or 0.
+//
+// Each sub-block is measured by a DFT at the eight frequencies, folded about its middle: with
+// p_n = x_n + x_{9-n} and m_n = x_n - x_{9-n}, e^{i w 4.5} sum x_n e^{-i w n} =
+// sum p_n cos(w (4.5-n)) + i sum m_n sin(w (4.5-n)): fewer operations than eight Goertzel
+// filters, and no chain from one sample to the next. hopKernel does that, with the energy, and
+// the sliding sums of the spectrum.
 //
 // hop and classify, the arithmetic of the receiver, are not instrumented by the race detector,
 // which would make them 20 times slower and the talk-off tests too slow to run under -race. They
@@ -284,14 +289,20 @@ func blockDFT(x *[subBlock]int16, yr, yi *[8]float64) float64 {
 //
 //go:norace
 func (r *Receiver) hop(x *[hopBlocks * subBlock]int16) byte {
-	var ar, ai, br, bi [8]float64
-	ea := blockDFT((*[subBlock]int16)(x[:subBlock]), &ar, &ai)
-	eb := blockDFT((*[subBlock]int16)(x[subBlock:]), &br, &bi)
-
 	// Sub-blocks n and n+1 of the ring; a hop starts on an even slot and an even phase.
 	n := r.slot & (windowBlocks - 2)
 	m := n + 1
-	ta, sa, tb, sb := turnRe[n], turnIm[n], turnRe[m], turnIm[m]
+	tw := &turns[n/2]
+	ta, sa, tb, sb := tw[0], tw[1], tw[2], tw[3]
+	// The oldest sub-block of the new window, n0, and the window's spectrum:
+	// X = A/2 - (cos(phi) C - sin(phi) S)/2.
+	n0 := (n + 2) & (windowBlocks - 1)
+	ur, ui := tw[4], tw[5]
+	in := &r.in
+	cur, prev := &r.spec[r.blocks/hopBlocks%2], &r.spec[(r.blocks/hopBlocks+1)%2]
+	hopKernel(x, in, tw, &dft, &phases[r.phase&^1], &phases[r.phase|1], &r.zr[n], &r.zi[n], &r.zr[m], &r.zi[m], &r.sums, cur)
+
+	ea, eb := 0.5*in.energy[0], 0.5*in.energy[1]
 	da, db := ea-r.energy[n], eb-r.energy[m]
 	r.energy[n], r.energy[m] = ea, eb
 	r.e0 += da + db
@@ -300,38 +311,6 @@ func (r *Receiver) hop(x *[hopBlocks * subBlock]int16) byte {
 	r.q2Re += da*turn2Re[n] + db*turn2Re[m]
 	r.q2Im += da*turn2Im[n] + db*turn2Im[m]
 
-	// The oldest sub-block of the new window, and the window's spectrum:
-	// X = A/2 - (cos(phi) C - sin(phi) S)/2.
-	n0 := (n + 2) & (windowBlocks - 1)
-	ur, ui := uRe[n0], uIm[n0]
-	pa, pb := &phases[r.phase&^1], &phases[r.phase|1]
-	za, zb := &r.zr[n], &r.zr[m]
-	wa, wb := &r.zi[n], &r.zi[m]
-	var sr, si [8]float64
-	for k := range 8 {
-		var d1r, d1i, d2r, d2i float64
-		{
-			vr := ar[k]*pa.re[k] - ai[k]*pa.im[k]
-			vi := ar[k]*pa.im[k] + ai[k]*pa.re[k]
-			d1r, d1i = vr-za[k], vi-wa[k]
-			za[k], wa[k] = vr, vi
-		}
-		{
-			vr := br[k]*pb.re[k] - bi[k]*pb.im[k]
-			vi := br[k]*pb.im[k] + bi[k]*pb.re[k]
-			d2r, d2i = vr-zb[k], vi-wb[k]
-			zb[k], wb[k] = vr, vi
-		}
-		aRe := r.aRe[k] + d1r + d2r
-		aIm := r.aIm[k] + d1i + d2i
-		cRe := r.cRe[k] + d1r*ta + d2r*tb
-		cIm := r.cIm[k] + d1i*ta + d2i*tb
-		sRe := r.sRe[k] + d1r*sa + d2r*sb
-		sIm := r.sIm[k] + d1i*sa + d2i*sb
-		r.aRe[k], r.aIm[k], r.cRe[k], r.cIm[k], r.sRe[k], r.sIm[k] = aRe, aIm, cRe, cIm, sRe, sIm
-		sr[k] = 0.5 * (aRe - ur*cRe + ui*sRe)
-		si[k] = 0.5 * (aIm - ur*cIm + ui*sIm)
-	}
 	// Weighted energy: w_j^2 = 3/8 - cos(a)/2 + cos(2 a)/8, a = theta (j + 1/2); the sums of
 	// e^{i theta n} and e^{2 i theta n} times the energy, turned by phi and 2 phi.
 	energy := 0.375*r.e0 - 0.5*(ur*r.q1Re-ui*r.q1Im) + 0.125*(u2Re[n0]*r.q2Re-u2Im[n0]*r.q2Im)
@@ -345,9 +324,7 @@ func (r *Receiver) hop(x *[hopBlocks * subBlock]int16) byte {
 	if r.blocks%resumBlocks == 0 {
 		r.resum()
 	}
-	key := r.classify(&sr, &si, energy)
-	r.prevRe, r.prevIm = sr, si
-	return key
+	return r.classify(cur, prev, energy)
 }
 
 // resum recomputes the sliding sums from the ring, so that rounding cannot pile up over a long
@@ -373,21 +350,19 @@ func (r *Receiver) resum() {
 	}
 }
 
-// classify returns the key that a window of spectrum (sr, si) and weighted energy energy holds,
-// or 0. A window that holds the key under way (the candidate or the key pressed) may show
-// holdTwistDB more twist. The checks that need no frequency error come first, on bounds of the
+// classify returns the key that a window of spectrum x and weighted energy energy holds, or 0;
+// prev is the window of the last decision. A window that holds the key under way (the
+// candidate or the key pressed) may show holdTwistDB more twist. The checks that need no frequency error come first, on bounds of the
 // corrected powers, so that most windows are turned down before any arctangent.
 //
 //go:norace
-func (r *Receiver) classify(sr, si *[8]float64, energy float64) byte {
+func (r *Receiver) classify(x, prev *spectrum, energy float64) byte {
+	sr, si := &x.re, &x.im
 	// Two tones at the floor carry at least this much energy.
 	if energy < 2*floorPower*toneScale {
 		return 0
 	}
-	var p [8]float64
-	for k := range 8 {
-		p[k] = sr[k]*sr[k] + si[k]*si[k]
-	}
+	p := &x.power
 	row, col := 0, 4
 	for k := 1; k < 4; k++ {
 		if p[k] > p[row] {
@@ -420,11 +395,11 @@ func (r *Receiver) classify(sr, si *[8]float64, energy float64) byte {
 	}
 	// Frequency: each tone's phase turn since the last decision, X * conj(Xprev); then undo the
 	// window's loss for that error.
-	pr, ok := trueTonePower(pr, sr[row]*r.prevRe[row]+si[row]*r.prevIm[row], si[row]*r.prevRe[row]-sr[row]*r.prevIm[row], row)
+	pr, ok := trueTonePower(pr, sr[row]*prev.re[row]+si[row]*prev.im[row], si[row]*prev.re[row]-sr[row]*prev.im[row], row)
 	if !ok {
 		return 0
 	}
-	pc, ok = trueTonePower(pc, sr[col]*r.prevRe[col]+si[col]*r.prevIm[col], si[col]*r.prevRe[col]-sr[col]*r.prevIm[col], col)
+	pc, ok = trueTonePower(pc, sr[col]*prev.re[col]+si[col]*prev.im[col], si[col]*prev.re[col]-sr[col]*prev.im[col], col)
 	if !ok {
 		return 0
 	}
@@ -503,11 +478,15 @@ func (r *Receiver) decide(k byte) byte {
 func Decode(samples []int16) string {
 	r := NewReceiver()
 	var keys []byte
-	var f voice.Frame
 	for i := 0; i < len(samples); i += voice.FrameSamples {
-		n := copy(f[:], samples[i:])
-		clear(f[n:])
-		if k, ok := r.Process(&f); ok {
+		var f *voice.Frame
+		if len(samples)-i >= voice.FrameSamples {
+			f = (*voice.Frame)(samples[i:])
+		} else {
+			f = new(voice.Frame) // the last, partial frame, padded with silence
+			copy(f[:], samples[i:])
+		}
+		if k, ok := r.Process(f); ok {
 			keys = append(keys, k)
 		}
 	}

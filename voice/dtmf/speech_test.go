@@ -113,6 +113,8 @@ func speech(t *testing.T) map[speaker][]int16 {
 }
 
 // setLevel scales s so that its RMS is db dBm0, clipping at full scale.
+//
+//go:norace
 func setLevel(s []int16, db float64) []int16 {
 	g := math.Pow(10, (db-tone.LevelDBm0(s))/20)
 	out := make([]int16, len(s))
