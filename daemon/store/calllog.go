@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,17 +43,38 @@ func numberDigits(s string) string {
 	return b.String()
 }
 
-// where turns the filter into SQL conditions on calls c.
-func (f LogFilter) where() (string, []any, error) {
+// numbersInList is how many calls of the numbers a digits search matches the log finds
+// through the call_numbers list and the calls_number index; with more, such calls are common
+// enough that reading the log from the newest call finds a page of them sooner. (A variable:
+// the tests take both ways.)
+var numbersInList = 3000
+
+// where turns the filter into SQL conditions on calls c, for a query that reads the calls
+// newest first and stops after limit of them. The conditions select the same calls whatever
+// the plan; the plan is chosen from the summaries (see summary.go), which know how many calls
+// a period or a part of a number has, where SQLite's planner would have to guess.
+func (s *Store) where(ctx context.Context, f LogFilter, limit int) (string, []any, error) {
 	var where []string
 	var args []any
-	if !f.From.IsZero() {
-		where = append(where, "c.started_at >= ?")
-		args = append(args, f.From.UnixMilli())
-	}
-	if !f.To.IsZero() {
-		where = append(where, "c.started_at < ?")
-		args = append(args, f.To.UnixMilli())
+	if !f.From.IsZero() || !f.To.IsZero() {
+		// Read the log from the newest call (by id) and test each call's start, or find the
+		// period's calls through calls_started and sort them: whichever reads fewer rows.
+		col := "c.started_at"
+		scan, err := s.scanPeriod(ctx, f.From, f.To, limit)
+		if err != nil {
+			return "", nil, err
+		}
+		if scan {
+			col = "+c.started_at" // no index for this term: the id order it is
+		}
+		if !f.From.IsZero() {
+			where = append(where, col+" >= ?")
+			args = append(args, f.From.UnixMilli())
+		}
+		if !f.To.IsZero() {
+			where = append(where, col+" < ?")
+			args = append(args, f.To.UnixMilli())
+		}
 	}
 	if f.LineID != "" {
 		where = append(where, "c.line_id = ?")
@@ -82,7 +105,18 @@ func (f LogFilter) where() (string, []any, error) {
 			where = append(where, "c.number >= ? AND c.number < ?")
 			args = append(args, "+"+d, "+"+d+":")
 		} else {
-			where = append(where, "c.number LIKE ?")
+			var calls int
+			err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM call_numbers WHERE number LIKE ?`,
+				"%"+d+"%").Scan(&calls)
+			if err != nil {
+				return "", nil, err
+			}
+			if calls <= numbersInList {
+				// Few calls: look each matching number up in the calls_number index.
+				where = append(where, "c.number IN (SELECT number FROM call_numbers WHERE number LIKE ?)")
+			} else {
+				where = append(where, "c.number LIKE ?")
+			}
 			args = append(args, "%"+d+"%")
 		}
 	}
@@ -144,11 +178,14 @@ func (s *Store) EachCall(ctx context.Context, f LogFilter, fn func(Call) error) 
 }
 
 func (s *Store) queryCalls(ctx context.Context, f LogFilter, limit int, fn func(Call) error) error {
-	where, args, err := f.where()
+	where, args, err := s.where(ctx, f, limit)
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+callColumns+` FROM calls c`+where+` ORDER BY c.id DESC LIMIT ?`,
+	// The ids first: the filter, the sorting and the limit work on ids alone (from an index
+	// where one covers the filter), and only a page of rows is read whole.
+	rows, err := s.db.QueryContext(ctx, `SELECT `+callColumns+` FROM calls c WHERE c.id IN (
+	SELECT c.id FROM calls c`+where+` ORDER BY c.id DESC LIMIT ?) ORDER BY c.id DESC`,
 		append(args, limit)...)
 	if err != nil {
 		return err
@@ -164,6 +201,34 @@ func (s *Store) queryCalls(ctx context.Context, f LogFilter, limit int, fn func(
 		}
 	}
 	return rows.Err()
+}
+
+// scanPeriod reports whether a page of limit calls that started in [from, to) (a zero bound is
+// open) is found sooner by reading the log from the newest call than through the
+// calls_started index. The first reads the calls after the period and then a page of it (ids
+// follow time, as a rule); the second reads every call of the period, each a lookup of its
+// row (about three times the cost of a row read in order), and sorts them. A period with less
+// than a page is the index's: the scan would go on through all the older calls.
+func (s *Store) scanPeriod(ctx context.Context, from, to time.Time, limit int) (bool, error) {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !from.IsZero() {
+		lo = from.UnixMilli() / slotMillis
+	}
+	if !to.IsZero() {
+		hi = to.UnixMilli() / slotMillis
+	}
+	var after, in int64
+	err := s.db.QueryRowContext(ctx, `SELECT
+	coalesce(sum(CASE WHEN slot >= ? THEN n END), 0),
+	coalesce(sum(CASE WHEN slot < ? THEN n END), 0)
+FROM call_slots WHERE slot >= ?`, hi, hi, lo).Scan(&after, &in)
+	if err != nil {
+		return false, err
+	}
+	if in < int64(limit) {
+		return false, nil
+	}
+	return after+int64(limit) < 3*in, nil
 }
 
 // CallerHistory returns the calls of one sanitised number, newest first (limit as in
@@ -265,10 +330,21 @@ var reportOutcomes = [8]string{"", OutcomeAnswered, OutcomeVoicemail, OutcomeCal
 // the hours and days of the time zone: every time zone's offset is a multiple of it.
 const reportSlot = 15 * time.Minute
 
+// reportSums are the totals a Report's averages come from.
+type reportSums struct{ wait, talk, score int64 }
+
 // CallReport sums up the calls that started in [from, to), counting hours and days in loc.
-// The database does the counting, in a few grouped passes over the started_at index; only
-// the sums (a row per quarter hour, outcome, score and menu path) come back.
+// A period that starts and ends on a quarter hour (every day in every time zone does) is read
+// from the call_slots and call_menu_days summaries: a few hundred rows however many calls
+// the period had. Any other period is counted in the database in a few grouped passes over the
+// started_at index; either way only the sums come back.
 func (s *Store) CallReport(ctx context.Context, from, to time.Time, loc *time.Location) (Report, error) {
+	return s.callReport(ctx, from, to, loc, true)
+}
+
+// callReport is CallReport; summaries false counts every call of the period instead (the
+// tests compare the two).
+func (s *Store) callReport(ctx context.Context, from, to time.Time, loc *time.Location, summaries bool) (Report, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -280,7 +356,34 @@ func (s *Store) CallReport(ctx context.Context, from, to time.Time, loc *time.Lo
 	for d := time.Date(lf.Year(), lf.Month(), lf.Day(), 0, 0, 0, 0, loc); d.Before(to) && len(r.ByDay) < maxReportDays; d = d.AddDate(0, 0, 1) {
 		r.ByDay = append(r.ByDay, DayCount{Day: d})
 	}
-	period := []any{from.UnixMilli(), to.UnixMilli()}
+	var sums reportSums
+	done := false
+	if summaries {
+		var err error
+		if done, err = s.reportFromSummaries(ctx, &r, &sums, loc); err != nil {
+			return Report{}, fmt.Errorf("store: call report: %w", err)
+		}
+	}
+	if !done {
+		if err := s.reportFromCalls(ctx, &r, &sums, loc); err != nil {
+			return Report{}, fmt.Errorf("store: call report: %w", err)
+		}
+	}
+	if r.Waited > 0 {
+		r.AvgWait = time.Duration(sums.wait/int64(r.Waited)) * time.Millisecond
+	}
+	if r.Talked > 0 {
+		r.AvgTalk = time.Duration(sums.talk/int64(r.Talked)) * time.Millisecond
+	}
+	if r.Surveys > 0 {
+		r.AvgSurvey = float64(sums.score) / float64(r.Surveys)
+	}
+	return r, nil
+}
+
+// reportFromCalls fills r by counting the period's calls.
+func (s *Store) reportFromCalls(ctx context.Context, r *Report, sums *reportSums, loc *time.Location) error {
+	period := []any{r.From.UnixMilli(), r.To.UnixMilli()}
 	// One pass over the period's rows, summed per quarter hour.
 	cols := []string{"started_at / ?", "count(*)", "sum(answered_at IS NOT NULL)", "sum(outcome IN (?, ?))",
 		"sum(outcome = ?)", "sum(queue_wait_ms > 0)", "sum(queue_wait_ms)", "sum(talk_ms > 0)", "sum(talk_ms)"}
@@ -293,7 +396,6 @@ func (s *Store) CallReport(ctx context.Context, from, to time.Time, loc *time.Lo
 		cols = append(cols, "sum(coalesce(survey, 0) = ?)")
 		args = append(args, score)
 	}
-	var waitSum, talkSum, scoreSum int64
 	err := s.eachRow(ctx, `SELECT `+strings.Join(cols, ", ")+`
 FROM calls WHERE started_at >= ? AND started_at < ? GROUP BY 1`, append(args, period...),
 		func(scan func(...any) error) error {
@@ -327,9 +429,9 @@ FROM calls WHERE started_at >= ? AND started_at < ? GROUP BY 1`, append(args, pe
 				d.Voicemail += vm
 			}
 			r.Waited += waited
-			waitSum += wait
+			sums.wait += wait
 			r.Talked += talked
-			talkSum += talk
+			sums.talk += talk
 			for i, o := range reportOutcomes {
 				if byOutcome[i] > 0 {
 					r.Outcomes[o] += byOutcome[i]
@@ -338,14 +440,14 @@ FROM calls WHERE started_at >= ? AND started_at < ? GROUP BY 1`, append(args, pe
 			for i, c := range scores {
 				r.Scores[i] += c
 				r.Surveys += c
-				scoreSum += int64((i + 1) * c)
+				sums.score += int64((i + 1) * c)
 			}
 			return nil
 		})
 	if err != nil {
-		return Report{}, fmt.Errorf("store: call report: %w", err)
+		return err
 	}
-	err = s.eachRow(ctx, `
+	return s.eachRow(ctx, `
 SELECT menu_path, count(*) FROM calls
 WHERE started_at >= ? AND started_at < ? AND menu_path != ''
 GROUP BY menu_path ORDER BY 2 DESC, 1 LIMIT ?`, append(period, maxReportPaths),
@@ -357,19 +459,6 @@ GROUP BY menu_path ORDER BY 2 DESC, 1 LIMIT ?`, append(period, maxReportPaths),
 			r.Menu = append(r.Menu, k)
 			return nil
 		})
-	if err != nil {
-		return Report{}, fmt.Errorf("store: call report: %w", err)
-	}
-	if r.Waited > 0 {
-		r.AvgWait = time.Duration(waitSum/int64(r.Waited)) * time.Millisecond
-	}
-	if r.Talked > 0 {
-		r.AvgTalk = time.Duration(talkSum/int64(r.Talked)) * time.Millisecond
-	}
-	if r.Surveys > 0 {
-		r.AvgSurvey = float64(scoreSum) / float64(r.Surveys)
-	}
-	return r, nil
 }
 
 // eachRow runs a query and calls fn with each row's Scan.
@@ -385,4 +474,28 @@ func (s *Store) eachRow(ctx context.Context, query string, args []any, fn func(s
 		}
 	}
 	return rows.Err()
+}
+
+// CountNewVoicemail counts the messages nobody has dealt with, the deleted ones left out: the
+// number [Store.LiveVoicemail] with onlyUnhandled lists, without reading the messages.
+func (s *Store) CountNewVoicemail(ctx context.Context) (int, error) {
+	trashed, err := s.TrashedVoicemail(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM voicemails WHERE handled_at IS NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count new voicemail: %w", err)
+	}
+	for id := range trashed {
+		var unhandled bool
+		err := s.db.QueryRowContext(ctx, `SELECT handled_at IS NULL FROM voicemails WHERE id = ?`, id).Scan(&unhandled)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("store: count new voicemail: %w", err)
+		}
+		if unhandled {
+			n--
+		}
+	}
+	return n, nil
 }
