@@ -12,13 +12,29 @@ import (
 	"unicode/utf8"
 
 	"hotline/daemon/store"
+	"hotline/daemon/switchboard"
 	"hotline/voice/ivr"
 )
 
 // The operator panel: the call ringing or up on each line, with the caller's earlier calls
 // and their notes, and the owner's script for the flow's ring and queue branches. Which
 // branch a call took is only known when it ends, so the panel shows every such branch's
-// script. Taking, transferring and hanging up stay on the operators' phones.
+// script. With a CallControl (Options.Control) each card also hangs the call up, transfers
+// the conversation to another operator, or rings one operator at once for a caller who waits
+// (panel_control.go); without, that stays on the operators' phones.
+
+// CallControl is what the panel asks of the running switchboard ((*daemon.Hotline)). Its
+// errors wrap the switchboard's sentinels (switchboard.ErrNoCall, ...).
+type CallControl interface {
+	// LiveCalls returns the call of every line that has one.
+	LiveCalls() []switchboard.LiveCall
+	// HangupCall ends the call on a line; by is the admin's user name, for the record.
+	HangupCall(ctx context.Context, lineID, by string) error
+	// TransferCall hands the conversation on a line to the operator's SIP phone.
+	TransferCall(ctx context.Context, lineID string, operatorID int64, by string) error
+	// TakeCall rings only that operator, at once, for the caller waiting on a line.
+	TakeCall(ctx context.Context, lineID string, operatorID int64, by string) error
+}
 
 // panelRefresh is how often the panel reloads itself without script, in seconds; with
 // script, static/panel.js asks /api/panel every few seconds and reloads when a call comes
@@ -40,11 +56,16 @@ type panelPage struct {
 	Lines    []panelLine
 	Scripts  []panelScript
 	IsOwner  bool
+	// Control is on: the cards carry the call's buttons (panel_control.go).
+	Control   bool
+	Operators []panelOperator
+	CSS       string // static/panel.css, with Control
 }
 
 type panelLine struct {
 	ID       string
 	State    string
+	StateKey string // the message key of State's words ("" when unknown: State is shown)
 	InCall   bool
 	Number   string
 	TelURL   template.URL
@@ -54,6 +75,14 @@ type panelLine struct {
 	NoteURL  string
 	Note     string
 	History  []panelPast
+	// With Control: what the call does now, and which buttons fit.
+	CallState   string // switchboard.CallState, "" without Control
+	StateText   string
+	With        []string // who talks, or whose phones ring
+	Position    int      // place in the queue, 0 when not queued
+	CanHangup   bool
+	CanTransfer bool
+	CanTake     bool
 }
 
 type panelPast struct {
@@ -75,9 +104,14 @@ type panelScript struct {
 // panelData reads what the panel shows, for the page and the API.
 func (s *Server) panelData(ctx context.Context, v *view) (panelPage, error) {
 	p := panelPage{Refresh: panelRefresh, ScriptJS: s.assets.url("panel.js")}
+	live, err := s.panelControl(ctx, v, &p)
+	if err != nil {
+		return p, err
+	}
 	if s.lines != nil {
 		for _, li := range s.lines.LineInfos() {
-			l := panelLine{ID: cleanDisplay(li.ID), State: cleanDisplay(li.State), InCall: li.InCall}
+			l := panelLine{ID: cleanDisplay(li.ID), State: cleanDisplay(li.State), InCall: li.InCall,
+				StateKey: lineStates[li.State].key}
 			if li.InCall {
 				number, _ := store.SanitizeNumber(li.CallNumber)
 				l.Number = displayNumber(li.CallNumber, number)
@@ -113,6 +147,9 @@ func (s *Server) panelData(ctx context.Context, v *view) (panelPage, error) {
 						Outcome: out, Code: c.Outcome, Note: c.Note, URL: "/calls/" + strconv.FormatInt(c.ID, 10),
 					})
 				}
+			}
+			if lc, ok := live[li.ID]; ok && li.InCall {
+				s.describeCall(v, &l, lc)
 			}
 			p.Lines = append(p.Lines, l)
 		}
@@ -160,6 +197,7 @@ func (s *Server) handlePanel(w http.ResponseWriter, r *http.Request) {
 	case "script":
 		v.Notice = v.T["pnl_script_saved"]
 	}
+	controlNotice(v, r.URL.Query())
 	p, err := s.panelData(r.Context(), v)
 	if err != nil {
 		s.serverError(w, r, err)
@@ -222,6 +260,10 @@ type panelLineJSON struct {
 	Since         *time.Time      `json:"since"`
 	CallID        int64           `json:"call_id"`
 	History       []panelPastJSON `json:"history"`
+	// With call control on (see docs/api.md): what the call does and with whom.
+	CallState string   `json:"call_state,omitempty"`
+	With      []string `json:"with,omitempty"`
+	Position  int      `json:"queue_position,omitempty"`
 }
 
 type panelPastJSON struct {
@@ -240,11 +282,17 @@ func (s *Server) handleAPIPanel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := struct {
-		Lines   []panelLineJSON `json:"lines"`
-		Scripts []panelScript   `json:"scripts"`
-	}{Lines: []panelLineJSON{}, Scripts: []panelScript{}}
+		Lines     []panelLineJSON     `json:"lines"`
+		Scripts   []panelScript       `json:"scripts"`
+		Control   bool                `json:"control"`
+		Operators []panelOperatorJSON `json:"operators,omitempty"`
+	}{Lines: []panelLineJSON{}, Scripts: []panelScript{}, Control: p.Control}
+	for _, o := range p.Operators {
+		out.Operators = append(out.Operators, panelOperatorJSON{ID: o.ID, Name: o.Name, SIP: o.SIP})
+	}
 	for _, l := range p.Lines {
-		j := panelLineJSON{ID: l.ID, State: l.State, InCall: l.InCall, DisplayNumber: l.Number, CallID: l.CallID, History: []panelPastJSON{}}
+		j := panelLineJSON{ID: l.ID, State: l.State, InCall: l.InCall, DisplayNumber: l.Number, CallID: l.CallID, History: []panelPastJSON{},
+			CallState: l.CallState, With: l.With, Position: l.Position}
 		if l.SinceISO != "" {
 			if t, err := time.Parse(time.RFC3339, l.SinceISO); err == nil {
 				j.Since = &t

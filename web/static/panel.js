@@ -1,5 +1,6 @@
-// The operator panel reloads itself when a call comes or goes on a line, unless a note or
-// a script is being typed.
+// The operator panel reloads itself when a call comes or goes on a line, or changes state
+// (menu, queue, ringing, talking), unless a note or a script is being typed or an operator
+// is being picked.
 (function () {
   "use strict";
   var every = 3000;
@@ -8,7 +9,8 @@
   document.addEventListener("input", function () { dirty = true; });
   function sig(data) {
     return (data.lines || []).map(function (l) {
-      return l.id + ":" + l.in_call + ":" + l.call_id + ":" + l.display_number;
+      return l.id + ":" + l.in_call + ":" + l.call_id + ":" + l.display_number + ":" +
+        (l.call_state || "") + ":" + (l.with || []).join(",");
     }).join("|");
   }
   function poll() {
