@@ -33,11 +33,14 @@ type clockWatch struct {
 	network func(ctx context.Context) (time.Time, error)
 	set     func(time.Time) error
 	asked   time.Duration // mono time of the last question to the network
+	// synced reports whether NTP keeps the clock (nil: never).
+	synced func() bool
 
 	mu        sync.Mutex
 	unsetFrom time.Time     // the wall time when the unset period began (zero: the clock is right)
 	lastWall  time.Time     // the wall time at the last look
 	lastMono  time.Duration // the monotonic time at the last look
+	source    string        // who set the clock while the box ran: ClockGSM, ClockManual or ""
 }
 
 func newClockWatch(st *store.Store, log *slog.Logger) *clockWatch {
@@ -125,6 +128,9 @@ func (c *clockWatch) fromNetwork(ctx context.Context) {
 		c.log.Warn("cannot set the clock from the network time", "network_time", t, "err", err)
 		return
 	}
+	c.mu.Lock()
+	c.source = ClockGSM
+	c.mu.Unlock()
 	c.log.Info("clock set from the mobile network's time", "now", t)
 	c.check(ctx)
 }

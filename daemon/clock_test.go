@@ -113,3 +113,54 @@ func TestClockFromNetwork(t *testing.T) {
 		t.Errorf("the clock was set again: %d", sets)
 	}
 }
+
+// TestClockSource follows where the time came from: unset at boot, the network's, the owner's
+// by hand (which also fixes the calls written while it was unset), and NTP, which refuses a
+// hand-set time.
+func TestClockSource(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	wall := time.Date(1970, 1, 1, 0, 0, 5, 0, time.UTC)
+	var mono time.Duration
+	ntp := false
+	c := &clockWatch{st: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		wall: func() time.Time { return wall }, mono: func() time.Duration { return mono },
+		set:    func(t time.Time) error { wall = t; return nil },
+		synced: func() bool { return ntp }}
+	c.init()
+	h := &Hotline{clock: c}
+	if got := h.ClockSource(); got != ClockUnset {
+		t.Fatalf("at boot: %q, want %q", got, ClockUnset)
+	}
+	mono, wall = 10*time.Second, wall.Add(10*time.Second)
+	id, err := st.StartCall(ctx, "gsm1", "+79161234567", wall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SetClock(ctx, time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
+		t.Error("a time before the floor was taken")
+	}
+	mono += 10 * time.Second
+	real := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	if err := h.SetClock(ctx, real); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.ClockSource(); got != ClockManual {
+		t.Errorf("after setting it by hand: %q, want %q", got, ClockManual)
+	}
+	got, _ := st.Call(ctx, id)
+	if want := real.Add(-10 * time.Second); !got.StartedAt.Equal(want) {
+		t.Errorf("the call written while unset starts at %v, want %v", got.StartedAt, want)
+	}
+	ntp = true
+	if got := h.ClockSource(); got != ClockNTP {
+		t.Errorf("with NTP: %q, want %q", got, ClockNTP)
+	}
+	if err := h.SetClock(ctx, real.Add(time.Hour)); err == nil || wall.After(real) {
+		t.Errorf("set by hand while NTP keeps the clock: err %v, clock %v", err, wall)
+	}
+}

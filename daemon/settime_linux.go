@@ -15,3 +15,11 @@ func setSystemClock(t time.Time) error {
 	}
 	return nil
 }
+
+// clockSynced reports whether the kernel says the clock is kept by NTP (adjtimex: the
+// "unsynchronised" status bit is clear).
+func clockSynced() bool {
+	var tx unix.Timex
+	state, err := unix.Adjtimex(&tx)
+	return err == nil && state != unix.TIME_ERROR && tx.Status&unix.STA_UNSYNC == 0
+}

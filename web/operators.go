@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -50,6 +51,7 @@ type operatorRow struct {
 	Registered  bool
 	QRURL       string
 	Account     string
+	Hours       opHoursForm // the operator's own working hours (ophours.go)
 }
 
 // sipAccountHost is the host:port a phone should use: the SIP server's address, with the host
@@ -120,13 +122,19 @@ func (s *Server) registrations() map[string]sip.Registration {
 }
 
 func (s *Server) handleOperators(w http.ResponseWriter, r *http.Request) {
+	s.renderOperators(w, r, s.newView(r, "ops_title"), http.StatusOK, 0, nil)
+}
+
+// renderOperators shows the operators page; hours, when not nil, replaces the hours form of
+// operator draftID (after a refused save).
+func (s *Server) renderOperators(w http.ResponseWriter, r *http.Request, v *view, status int, draftID int64, hours *opHoursForm) {
 	ops, err := s.store.Operators(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	v := s.newView(r, "ops_title")
 	v.Nav = "operators"
+	tz := s.boxZone(r.Context())
 	q := r.URL.Query()
 	if k := q.Get("ok"); k == "added" || k == "updated" || k == "deleted" {
 		v.Notice = v.T["ops_"+k]
@@ -140,6 +148,10 @@ func (s *Server) handleOperators(w http.ResponseWriter, r *http.Request) {
 		row := operatorRow{
 			ID: o.ID, Name: cleanDisplay(o.Name), Mobile: cleanDisplay(o.Mobile), TelURL: telURL(o.Mobile),
 			SIPUser: o.SIPUser, SIPPassword: o.SIPPassword, Available: o.Available, Record: o.Record,
+			Hours: opHoursToForm(v.T, o.Hours, tz),
+		}
+		if hours != nil && o.ID == draftID {
+			row.Hours = *hours
 		}
 		switch reg, ok := regs[o.SIPUser]; {
 		case o.SIPUser == "":
@@ -160,7 +172,7 @@ func (s *Server) handleOperators(w http.ResponseWriter, r *http.Request) {
 		p.Rows = append(p.Rows, row)
 	}
 	v.Page = p
-	s.render(w, r, http.StatusOK, "operators.html", v)
+	s.render(w, r, status, "operators.html", v)
 }
 
 // operatorFromForm reads the add and edit forms into o.
@@ -331,11 +343,15 @@ type operatorJSON struct {
 	UserAgent    string     `json:"user_agent,omitempty"`
 	SIPAccount   string     `json:"sip_account,omitempty"`
 	LastCalledAt *time.Time `json:"last_called_at"`
+	Hours        any        `json:"hours"` // the operator's own working hours; null: always
 }
 
 func (s *Server) operatorJSON(r *http.Request, o store.Operator, regs map[string]sip.Registration) operatorJSON {
 	out := operatorJSON{ID: o.ID, Name: o.Name, Mobile: o.Mobile, SIPUser: o.SIPUser, SIPPassword: o.SIPPassword,
 		Available: o.Available, Record: o.Record, LastCalledAt: optTime(o.LastCalled, s.loc)}
+	if sch := opHoursOut(o.Hours); sch != nil {
+		out.Hours = sch
+	}
 	if reg, ok := regs[o.SIPUser]; ok && o.SIPUser != "" {
 		out.Registered, out.RegExpires, out.UserAgent = true, optTime(reg.Expires, s.loc), reg.UserAgent
 	}
@@ -371,6 +387,9 @@ type operatorIn struct {
 	SIPPassword *string `json:"sip_password"` // "" or left out on POST: the box makes one up
 	Available   *bool   `json:"available"`
 	Record      *bool   `json:"record"`
+	// Hours are the operator's own working hours: a schedule as in the flow, null for always;
+	// left out keeps them.
+	Hours json.RawMessage `json:"hours"`
 }
 
 func (in operatorIn) apply(o *store.Operator) {
@@ -420,6 +439,12 @@ func (s *Server) handleAPIOperatorAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	o := store.Operator{Available: true}
 	in.apply(&o)
+	hours, err := opHoursJSON(in.Hours)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+		return
+	}
+	o.Hours = hours
 	id, err := s.store.AddOperator(r.Context(), o)
 	if err != nil {
 		s.writeOperatorErr(w, r, err)
@@ -443,6 +468,12 @@ func (s *Server) handleAPIOperatorPut(w http.ResponseWriter, r *http.Request) {
 	}
 	oldName := o.Name
 	in.apply(&o)
+	if in.Hours != nil {
+		if o.Hours, err = opHoursJSON(in.Hours); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Error: err.Error()})
+			return
+		}
+	}
 	if o.Name != oldName && s.flowNames(r.Context(), oldName) {
 		writeJSON(w, http.StatusConflict, apiError{Error: "the call flow rings this operator by name; take them out of it first"})
 		return

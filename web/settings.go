@@ -40,6 +40,7 @@ type settingsPage struct {
 	Rings       []option
 	Alerts      []alertRow
 	Errors      map[string]string // by field, in plain words
+	Clock       clockView         // the box's time and time zone (clock.go)
 }
 
 type alertRow struct {
@@ -79,6 +80,7 @@ func (s *Server) handleSettingsForm(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("saved") == "1" {
 		v.Notice = v.T["settings_saved"]
 	}
+	clockNotice(r, v)
 	s.renderSettings(w, r, v, http.StatusOK, values, nil)
 }
 
@@ -91,6 +93,7 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *view,
 	}
 	v.Nav = "settings"
 	p := settingsPage{CSS: s.assets.url("admin.css"), Values: values, PasswordSet: pw != "", Errors: errs}
+	p.Clock = s.clockView(ctx, v)
 	for _, l := range promptLanguages {
 		p.Languages = append(p.Languages, option{Value: l, Label: v.T["prompt_lang_"+l], Selected: values[settingLanguage] == l})
 	}
