@@ -37,33 +37,9 @@ func TestBrowser(t *testing.T) {
 	}
 	f.srv.lines = testLines(time.Now())
 	ts := httptest.NewServer(f.h)
-	defer ts.Close()
+	t.Cleanup(ts.Close) // after the browser has stopped (cleanups run last first): no connection stays open
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(360, 800),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	defer cancelBrowser()
-	// Start the browser without a deadline (a deadline on the first run stops the browser),
-	// then bound the whole walk.
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	browser := startChromium(t, chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
 	ctx, cancel := context.WithTimeout(browser, 40*time.Second)
 	defer cancel()
 
@@ -106,22 +82,6 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	// keepShot saves a screenshot for a person to look at, when HOTLINE_SCREENSHOTS names a folder.
-	keepShot := func(name string) {
-		t.Helper()
-		dir := os.Getenv("HOTLINE_SCREENSHOTS")
-		if dir == "" {
-			return
-		}
-		shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, name), shot, 0o600)
-		}
-		if err != nil {
-			t.Errorf("keep screenshot %s: %v", name, err)
-		}
-	}
-
 	step("viewport", chromedp.EmulateViewport(360, 800))
 
 	// A new box sends the visitor to the setup form.
@@ -139,7 +99,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("stylesheet not applied: form display %v", v)
 	}
 	fits("/setup")
-	keepShot("setup-360.png")
+	keepShot(t, ctx, "setup-360.png")
 
 	step("claim",
 		chromedp.SendKeys(chromedp.CSS("#code"), code),
@@ -160,7 +120,6 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	fits("/calls")
-	keepShot("calls-360.png")
 
 	// The voicemail: the player loads the WAV and knows its length.
 	step("voicemail", chromedp.Click(chromedp.CSS(`nav.tabs a[href="/voicemail"]`)), chromedp.WaitVisible(chromedp.CSS("audio")))
@@ -187,7 +146,6 @@ func TestBrowser(t *testing.T) {
 	if err := os.WriteFile(shotPath, shot, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	keepShot("voicemail-360.png")
 	img, err := png.Decode(bytes.NewReader(shot))
 	if err != nil {
 		t.Fatalf("screenshot is not a PNG: %v", err)
@@ -249,7 +207,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("heading %q after switching to %s", got, other)
 	}
 	fits("/calls in " + other)
-	keepShot("calls-360-" + other + ".png")
+	keepShot(t, ctx, "calls-360-"+other+".png")
 
 	// Change the password: this browser stays logged in, with a new session.
 	const newPassword = "another long password"
@@ -279,5 +237,4 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("three of five bars are not lit apart from the rest")
 	}
 	fits("/dashboard")
-	keepShot("dashboard-360.png")
 }

@@ -25,31 +25,9 @@ func TestBrowserFlowEditor(t *testing.T) {
 	f := newOwnedFixture(t, nil)
 	cookie, _ := f.login()
 	ts := httptest.NewServer(f.h)
-	defer ts.Close()
+	t.Cleanup(ts.Close) // after the browser has stopped (cleanups run last first): no connection stays open
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(360, 800),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	browser := startChromium(t, chromedp.Flag("lang", "en-US"))
 	ctx, cancel := context.WithTimeout(browser, 40*time.Second)
 	defer cancel()
 
@@ -91,22 +69,6 @@ func TestBrowserFlowEditor(t *testing.T) {
 		}
 	}
 
-	// keepShot saves a screenshot for a person to look at, when HOTLINE_SCREENSHOTS names a folder.
-	keepShot := func(name string) {
-		t.Helper()
-		dir := os.Getenv("HOTLINE_SCREENSHOTS")
-		if dir == "" {
-			return
-		}
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, name), shot, 0o600)
-		}
-		if err != nil {
-			t.Errorf("keep screenshot %s: %v", name, err)
-		}
-	}
-
 	step("viewport", chromedp.EmulateViewport(360, 800))
 	// The session cookie of the owner, set in the browser for the test server's host.
 	step("cookie", chromedp.Navigate(ts.URL+"/healthz"),
@@ -141,7 +103,7 @@ func TestBrowserFlowEditor(t *testing.T) {
 		t.Fatalf("a flow with errors was saved")
 	}
 	fits("/flow with problems")
-	keepShot("flow-problems-360.png")
+	keepShot(t, ctx, "flow-problems-360.png")
 
 	// Fix it: back to the menu after the message; the old "about" step, now unreachable, goes.
 	pick("n.10.next", "menu")
@@ -164,7 +126,7 @@ func TestBrowserFlowEditor(t *testing.T) {
 	if got := text("#version-1"); !strings.Contains(got, "key 1: prices") || !strings.Contains(got, T["flow_current"]) {
 		t.Errorf("version row %q", got)
 	}
-	keepShot("flow-saved-360.png")
+	keepShot(t, ctx, "flow-saved-360.png")
 	fv, err := f.st.Flow(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -190,5 +152,108 @@ func TestBrowserFlowEditor(t *testing.T) {
 	}
 	if got, want := mustJSONAny(t, byID["operators"]), mustJSONAny(t, def.Nodes[4]); string(got) != string(want) {
 		t.Errorf("queue step changed:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestBrowserFlowPrompt gives two steps new prompts without leaving the flow editor, in a
+// real headless Chromium with its fake microphone: one uploaded as a WAV file, one recorded;
+// each is saved as the owner's prompt, offered in every list and chosen in its step, and the
+// flow saves with them.
+func TestBrowserFlowPrompt(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("the browser test needs Chromium at %s (apt-get install chromium): %v", chromiumPath, err)
+	}
+	f := newOwnedFixture(t, nil)
+	cookie, _ := f.login()
+	ts := httptest.NewServer(f.h)
+	t.Cleanup(ts.Close) // after the browser has stopped (cleanups run last first): no connection stays open
+	file := filepath.Join(t.TempDir(), "about.wav")
+	if err := os.WriteFile(file, sineWAV(t, 1.0, 16000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	browser := startChromium(t, chromedp.Flag("lang", "en-US"),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true))
+	ctx, cancel := context.WithTimeout(browser, 40*time.Second)
+	defer cancel()
+	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	poll := func(name, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatalf("waiting for %s: %v", name, err)
+		}
+	}
+	eval := func(name, js string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return v
+	}
+	T := messages[langEN]
+	step("open /flow", chromedp.EmulateViewport(360, 800), chromedp.Navigate(ts.URL+"/healthz"),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.cookie = %q`, cookie.Name+"="+cookie.Value+"; path=/")),
+		chromedp.Evaluate[chromedp.Void](`document.cookie = "hotline_lang=en; path=/"`),
+		chromedp.Navigate(ts.URL+"/flow"), chromedp.WaitVisible(chromedp.CSS("#flow-form")))
+
+	// The "about" message (step 3): a file from the computer.
+	step("upload", chromedp.Click(chromedp.CSS(`button[aria-controls="f-3-prompt-new"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#f-3-prompt-new")),
+		chromedp.SetValue(chromedp.CSS("#f-3-prompt-name"), "my_about"),
+		chromedp.SetUploadFiles(chromedp.CSS("#f-3-prompt-file"), []string{file}),
+		chromedp.Click(chromedp.CSS("#f-3-prompt-new [data-ip-save]")))
+	poll("the uploaded prompt chosen", `document.getElementById("f-3-prompt").value === "my_about"`)
+	if v := eval("width", `document.documentElement.scrollWidth <= window.innerWidth`); v != true {
+		t.Errorf("the open recorder makes the editor wider than the 360 px screen")
+	}
+	if got, want := eval("status", `document.querySelector("#f-3-prompt-new [data-ip-status]").textContent`), fmt.Sprintf(T["flow_ip_saved"], "my_about"); got != want {
+		t.Errorf("status %q, want %q", got, want)
+	}
+	// Every other prompt list offers it now.
+	if v := eval("other lists", `Array.from(document.querySelectorAll("select[data-prompt-select]")).every(s => Array.from(s.options).some(o => o.value === "my_about"))`); v != true {
+		t.Errorf("not every prompt list offers the new prompt")
+	}
+
+	// The menu (step 2): recorded with the microphone, a few seconds of the fake device's beeps.
+	step("record", chromedp.Click(chromedp.CSS(`button[aria-controls="f-2-prompt-new"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#f-2-prompt-new [data-rec-start]")),
+		chromedp.SetValue(chromedp.CSS("#f-2-prompt-name"), "my_menu"),
+		chromedp.Click(chromedp.CSS("#f-2-prompt-new [data-rec-start]")))
+	poll("two seconds recorded", `(() => { const m = /([0-9.]+)/.exec(document.querySelector("#f-2-prompt-new [data-rec-status]").textContent); return !!m && parseFloat(m[1]) >= 2 })()`)
+	step("stop", chromedp.Click(chromedp.CSS("#f-2-prompt-new [data-rec-stop]")))
+	poll("the recording in the file field", `document.getElementById("f-2-prompt-file").files.length === 1`)
+	step("save recording", chromedp.Click(chromedp.CSS("#f-2-prompt-new [data-ip-save]")))
+	poll("the recorded prompt chosen", `document.getElementById("f-2-prompt").value === "my_menu"`)
+
+	for _, name := range []string{"my_about", "my_menu"} {
+		for _, lang := range []string{langRU, langEN} {
+			if _, err := os.Stat(filepath.Join(promptDir(f), lang, name+".wav")); err != nil {
+				t.Errorf("prompt %s not saved in %s: %v", name, lang, err)
+			}
+		}
+	}
+
+	// The flow saves with both (the unsaved draft was kept all along).
+	step("save flow", chromedp.Click(chromedp.CSS("#flow-save")), chromedp.WaitVisible(chromedp.CSS("#version-1")))
+	fv, err := f.st.Flow(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := ivr.Parse(fv.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := map[string]string{}
+	for _, n := range saved.Nodes {
+		prompts[n.ID] = n.Prompt
+	}
+	if prompts["about"] != "my_about" || prompts["menu"] != "my_menu" {
+		t.Errorf("stored prompts: about %q, menu %q", prompts["about"], prompts["menu"])
 	}
 }

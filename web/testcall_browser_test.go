@@ -25,24 +25,12 @@ func TestBrowserTestCall(t *testing.T) {
 	f.srv.testLine = box.line
 	cookie, _ := f.login()
 	ts := httptest.NewServer(f.h)
-	defer ts.Close()
+	t.Cleanup(ts.Close) // after the browser has stopped (cleanups run last first): no connection stays open
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("lang", "en-US"),
+	browser := startChromium(t, chromedp.Flag("lang", "en-US"),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(360, 800))
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
 	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {

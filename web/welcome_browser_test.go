@@ -43,21 +43,9 @@ func TestBrowserWelcome(t *testing.T) {
 		}
 		f.h.ServeHTTP(w, r)
 	}))
-	defer ts.Close()
+	t.Cleanup(ts.Close) // after the browser has stopped (cleanups run last first): no connection stays open
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("lang", "ru"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(360, 800))
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	browser := startChromium(t, chromedp.Flag("lang", "ru"))
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
 	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
@@ -89,19 +77,6 @@ func TestBrowserWelcome(t *testing.T) {
 			t.Errorf("%s is wider than the 360 px screen (%v)", page, err)
 		}
 	}
-	shot := func(name string) {
-		t.Helper()
-		if dir := os.Getenv("HOTLINE_SCREENSHOTS"); dir != "" {
-			b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-			if err == nil {
-				err = os.WriteFile(filepath.Join(dir, name), b, 0o600)
-			}
-			if err != nil {
-				t.Errorf("screenshot %s: %v", name, err)
-			}
-		}
-	}
-
 	step("viewport", chromedp.EmulateViewport(360, 800))
 	step("claim",
 		chromedp.Navigate(ts.URL+"/setup"),
@@ -123,7 +98,7 @@ func TestBrowserWelcome(t *testing.T) {
 		t.Errorf("progress %q, want %q", got, want)
 	}
 	fits("step 1")
-	shot("welcome-1-360.png")
+	keepShot(t, ctx, "welcome-1-360.png")
 
 	step("name",
 		chromedp.SendKeys(chromedp.CSS("#business_name"), "Roga & Kopyta"),
@@ -145,7 +120,7 @@ func TestBrowserWelcome(t *testing.T) {
 		t.Fatalf("after the hours at %q", loc)
 	}
 	fits("step 4")
-	shot("welcome-4-360.png")
+	keepShot(t, ctx, "welcome-4-360.png")
 
 	// The greeting: a generated WAV goes up through upload.js; the step shows it saved.
 	step("upload greeting",
@@ -192,10 +167,10 @@ func TestBrowserWelcome(t *testing.T) {
 		t.Errorf("prompts page shows the greeting as %q", got)
 	}
 	fits("/prompts")
-	shot("prompts-360.png")
+	keepShot(t, ctx, "prompts-360.png")
 	step("backup", chromedp.Navigate(ts.URL+"/backup"), chromedp.WaitVisible(chromedp.CSS("#restore-form")))
 	fits("/backup")
-	shot("backup-360.png")
+	keepShot(t, ctx, "backup-360.png")
 
 	// What the box now holds.
 	bg := context.Background()
