@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"hotline/daemon"
+	"hotline/daemon/custom"
 	"hotline/daemon/store"
 	"hotline/voice/ivr"
 	"hotline/voice/prompts"
@@ -37,6 +38,9 @@ type fieldView struct {
 	Way     bool // a way on to another step
 	Key     bool // one key of a keypad: drawn two to a row
 	Options []option
+	// NewPrompt offers recording or uploading a new prompt for this select right there (with
+	// JavaScript; without it the list is all there is). It is the name suggested for it.
+	NewPrompt string
 }
 
 type nodeView struct {
@@ -81,6 +85,11 @@ type flowPage struct {
 	NewAnchor  string
 	HoursLink  bool
 	FlowIsMain bool
+	// The inline prompt recorder: the script, the recorder, the language a new prompt is
+	// saved in and the size limit of a file.
+	Script, RecordJS string
+	PromptLang       string
+	MaxMB            int
 }
 
 // currentFlow returns the newest stored flow, or the default flow (version 0) on a new box.
@@ -290,9 +299,11 @@ func (s *Server) renderFlow(w http.ResponseWriter, r *http.Request, v *view, sta
 		s.serverError(w, r, err)
 		return
 	}
-	p := buildFlowPage(v.Lang, v.T, f, problems, ops)
+	p := buildFlowPage(v.Lang, v.T, f, problems, ops, s.ownPromptNames())
 	p.Version, p.Unsaved, p.NewAnchor = version, unsaved, newAnchor
 	p.CSS = s.assets.url("flows.css")
+	p.Script, p.RecordJS = s.assets.url("flows.js"), s.assets.url("record.js")
+	p.PromptLang, p.MaxMB = s.promptLang(ctx), custom.MaxUploadBytes>>20
 	for i, fv := range versions {
 		p.Versions = append(p.Versions, versionRow{
 			Version: fv.Version,
@@ -309,7 +320,8 @@ func (s *Server) renderFlow(w http.ResponseWriter, r *http.Request, v *view, sta
 
 // buildFlowPage lays f out as a tree from its first step: each step once, in the order a
 // caller meets them, with how the caller gets there; steps no caller reaches come last.
-func buildFlowPage(lang string, T map[string]string, f *ivr.Flow, problems []ivr.Problem, ops []store.Operator) flowPage {
+// own names the owner's recordings that are no standard prompt, for the prompt lists.
+func buildFlowPage(lang string, T map[string]string, f *ivr.Flow, problems []ivr.Problem, ops []store.Operator, own []string) flowPage {
 	p := flowPage{Name: f.Name, Count: len(f.Nodes)}
 	byID := map[string]int{}
 	for i, n := range f.Nodes {
@@ -391,7 +403,7 @@ func buildFlowPage(lang string, T map[string]string, f *ivr.Flow, problems []ivr
 			Unreachable: !seen[vi.i],
 			IsStart:     n.ID == f.Start && n.ID != "",
 			Problems:    nodeProblems[n.ID],
-			Fields:      nodeFields(lang, T, vi.i, n, targets, opNames),
+			Fields:      nodeFields(lang, T, vi.i, n, targets, opNames, own),
 		}
 		if n.Kind == ivr.KindSchedule {
 			p.HoursLink = true
@@ -469,8 +481,9 @@ func selectOptions(opts []option, value string) []option {
 	return out
 }
 
-// promptOptions lists the prompts the box has, each with what it says in lang.
-func promptOptions(lang string, emptyLabel string) []option {
+// promptOptions lists the prompts the box has, each with what it says in lang, then the
+// owner's own recordings by name.
+func promptOptions(lang string, emptyLabel string, own []string, ownLabel string) []option {
 	out := []option{{Value: "", Label: emptyLabel}}
 	for _, name := range prompts.Names() {
 		label := name
@@ -478,6 +491,9 @@ func promptOptions(lang string, emptyLabel string) []option {
 			label = truncateRunes(text, 60)
 		}
 		out = append(out, option{Value: name, Label: label})
+	}
+	for _, name := range own {
+		out = append(out, option{Value: name, Label: ownPromptLabel(ownLabel, name)})
 	}
 	return out
 }
@@ -498,7 +514,7 @@ func itoa0(n int) string {
 }
 
 // nodeFields lists the inputs of step i by its kind.
-func nodeFields(lang string, T map[string]string, i int, n *ivr.Node, targets []option, ops []string) []fieldView {
+func nodeFields(lang string, T map[string]string, i int, n *ivr.Node, targets []option, ops []string, own []string) []fieldView {
 	name := func(f string) string { return nodeField(i, f) }
 	id := func(f string) string { return "f-" + strconv.Itoa(i) + "-" + anchorID(f) }
 	var out []fieldView
@@ -512,7 +528,11 @@ func nodeFields(lang string, T map[string]string, i int, n *ivr.Node, targets []
 		out = append(out, fieldView{Type: "select", Way: true, Name: name(f), ID: id(f), Label: label, Options: selectOptions(targets, value)})
 	}
 	prompt := func(f, label, value, emptyLabel string) {
-		out = append(out, fieldView{Type: "select", Name: name(f), ID: id(f), Label: label, Options: selectOptions(promptOptions(lang, emptyLabel), value)})
+		fv := fieldView{Type: "select", Name: name(f), ID: id(f), Label: label, Options: selectOptions(promptOptions(lang, emptyLabel, own, T["flow_own_prompt"]), value)}
+		if f == "prompt" {
+			fv.NewPrompt = suggestPromptName(n.ID)
+		}
+		out = append(out, fv)
 	}
 	out = append(out,
 		fieldView{Type: "hidden", Name: name("id"), Value: n.ID},

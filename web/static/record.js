@@ -45,8 +45,9 @@
       return;
     }
     box.dataset.ready = "1";
-    var form = box.closest("form");
-    var input = form.querySelector("input[type=file]");
+    // The file field the recording goes to: the recorder's own part of a bigger form, or its form.
+    var scope = box.closest("[data-record-scope]") || box.closest("form");
+    var input = scope.querySelector("input[type=file]");
     var start = box.querySelector("[data-rec-start]");
     var stop = box.querySelector("[data-rec-stop]");
     var meter = box.querySelector("[data-rec-meter]");
