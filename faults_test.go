@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +24,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"hotline/daemon"
 	"hotline/voice/wav"
 )
 
@@ -74,13 +78,24 @@ type daemonProc struct {
 // printed the admin URL.
 func startDaemon(t *testing.T, data string, sims int) *daemonProc {
 	t.Helper()
+	return startHotline(t, data, 0, "Test call:", "--sim", fmt.Sprint(sims))
+}
+
+// startHotline runs `hotline run --data DIR --listen 127.0.0.1:0 ARGS...` at the niceness nice
+// (where the test may set it) and waits until it printed a line that starts with ready (the
+// last line it prints at start).
+func startHotline(t *testing.T, data string, nice int, ready string, args ...string) *daemonProc {
+	t.Helper()
 	bin := hotlineBinary(t)
 	logPath := filepath.Join(t.TempDir(), "daemon.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "run", "--sim", fmt.Sprint(sims), "--data", data, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"run", "--data", data, "--listen", "127.0.0.1:0"}, args...)...)
+	if nice != 0 {
+		cmd = exec.Command("nice", append([]string{"-n", strconv.Itoa(nice), cmd.Path}, cmd.Args[1:]...)...)
+	}
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -101,7 +116,7 @@ func startDaemon(t *testing.T, data string, sims int) *daemonProc {
 				u = m[1]
 			}
 			// The last line printed at start: the daemon is up, the setup code written.
-			if strings.HasPrefix(sc.Text(), "Test call:") {
+			if strings.HasPrefix(sc.Text(), ready) {
 				urls <- u
 			}
 		}
@@ -429,16 +444,143 @@ func TestKill9BusyHour(t *testing.T) {
 	}
 }
 
+// simProc is `hotline sim`: simulated modems in a process of their own.
+type simProc struct {
+	modems []string // --modem arguments for the daemon, gsm1 first
+	url    string   // its call API, for `hotline call --addr`
+}
+
+// startSim runs `hotline sim --kinds KINDS` and reads the modems' ports and its call API.
+func startSim(t *testing.T, kinds string) *simProc {
+	t.Helper()
+	bin := hotlineBinary(t)
+	logPath := filepath.Join(t.TempDir(), "sim.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	// The modems are hardware with a clock of their own that the box's load cannot slow: the
+	// simulator (a light process) runs at a real-time priority, above the daemon and anything
+	// else on the machine (chrt, util-linux; the test runs as root, as `make test` does).
+	cmd := exec.Command("chrt", "--fifo", "10", bin, "sim", "--kinds", kinds)
+	cmd.Stderr = logf
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	started := make(chan *simProc, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		p := &simProc{}
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			switch {
+			case len(f) == 3 && f[0] == "--modem":
+				p.modems = append(p.modems, f[1])
+			case len(f) == 3 && f[0] == "Sim" && f[1] == "calls:":
+				p.url = f[2]
+				started <- p
+			}
+		}
+		io.Copy(io.Discard, out)
+		done <- cmd.Wait()
+	}()
+	var p *simProc
+	select {
+	case p = <-started:
+	case err := <-done:
+		b, _ := os.ReadFile(logPath)
+		t.Fatalf("hotline sim exited at start: %v\n%s", err, b)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("hotline sim printed no call API within 30 s")
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("hotline sim after SIGTERM: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Error("hotline sim did not stop within 30 s of SIGTERM")
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("sim log:\n%s", b)
+		}
+	})
+	return p
+}
+
+// simCall places a call through `hotline sim`'s call API and returns what the caller
+// experienced, with the underruns the simulator itself may have caused.
+func simCall(ctx context.Context, base string, tc daemon.TestCall) (daemon.TestCallResult, error) {
+	var res daemon.TestCallResult
+	body, err := json.Marshal(tc)
+	if err != nil {
+		return res, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/sim/call", bytes.NewReader(body))
+	if err != nil {
+		return res, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return res, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return res, fmt.Errorf("sim call: %s: %s", resp.Status, b)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&res)
+	return res, err
+}
+
+// linesUp counts the lines /metrics reports ready.
+func linesUp(t *testing.T, base string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return len(regexp.MustCompile(`(?m)^hotline_line_up\{[^}]*\} 1$`).FindAll(b, -1))
+}
+
 // TestLoadWhileCallsUp hammers the admin with wrk (the login page, the health check and the
-// call log of a logged-in owner) while eight calls are up: the pages keep answering and no
-// line misses an audio deadline.
+// call log of a logged-in owner) while eight calls are up on lines of every dialect: the pages
+// keep answering and no line misses an audio deadline. As on a box, the daemon is a binary
+// built without the race detector and the modems are not part of it: the simulated modems run
+// in a process of their own (`hotline sim`) and keep their own 20 ms clock, so a frame the
+// daemon does not take in time is the daemon's, not the simulator's.
 func TestLoadWhileCallsUp(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("wrk"); err != nil {
 		t.Fatalf("wrk (Debian package wrk; make test installs it): %v", err)
 	}
+	const kinds = "quectel,simcom,huawei,fxo,quectel,simcom,huawei,fxo"
+	modems := startSim(t, kinds)
+	if len(modems.modems) != 8 {
+		t.Fatalf("hotline sim made %d modems: %q", len(modems.modems), modems.modems)
+	}
 	data := t.TempDir()
-	p := startDaemon(t, data, 8)
+	args := []string{"--sip", "off"}
+	for _, m := range modems.modems {
+		args = append(args, "--modem", m)
+	}
+	// The box runs nothing but the daemon: here it runs above the other jobs of a shared test
+	// machine (but below its modems), and wrk below everything.
+	p := startHotline(t, data, -5, "or set the owner password", args...)
 	if err := run(context.Background(), []string{"passwd", "--data", data}, strings.NewReader("correct horse battery\n"), io.Discard, io.Discard); err != nil {
 		t.Fatalf("passwd: %v", err)
 	}
@@ -459,21 +601,33 @@ func TestLoadWhileCallsUp(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || cookie == "" {
 		t.Fatalf("login: %s, cookie %q", resp.Status, cookie)
 	}
+	deadline := time.Now().Add(time.Minute)
+	for linesUp(t, p.url) < 8 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 8 lines ready after a minute", linesUp(t, p.url))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	// Eight callers who talk without a pause and hang up 22 s after the answer, whatever the
 	// flow does meanwhile.
-	say := noiseWAV(t, 40)
+	say := noisePCM(40 * time.Second)
 	var wg sync.WaitGroup
+	var simLate sync.Map
 	for i := range 8 {
 		wg.Go(func() {
-			err := run(context.Background(), []string{"call", "--addr", p.url, "--line", fmt.Sprintf("gsm%d", i+1),
-				"--from", fmt.Sprintf("+7916123450%d", i), "--digits", "0", "--say", say, "--hangup-after", "22s"}, nil, io.Discard, io.Discard)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			res, err := simCall(ctx, modems.url, daemon.TestCall{Line: fmt.Sprintf("gsm%d", i+1),
+				From: fmt.Sprintf("+7916123450%d", i), Digits: "0", Say: say, HangupAfterMS: 22000})
 			if err != nil {
 				t.Errorf("call %d: %v", i+1, err)
+				return
 			}
+			simLate.Store(i, res.SimLateFrames)
 		})
 	}
-	deadline := time.Now().Add(time.Minute)
+	deadline = time.Now().Add(time.Minute)
 	for metric(t, p.url, "hotline_active_calls") < 8 {
 		if time.Now().After(deadline) {
 			t.Fatalf("8 calls were not up within a minute")
@@ -503,6 +657,11 @@ func TestLoadWhileCallsUp(t *testing.T) {
 	lw.Wait()
 	active := metric(t, p.url, "hotline_active_calls")
 	wg.Wait()
+	// The counters are added as each call ends: wait for the eighth.
+	deadline = time.Now().Add(30 * time.Second)
+	for metric(t, p.url, "hotline_active_calls") > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	reqs := regexp.MustCompile(`(\d+) requests in`)
 	for i, tg := range targets {
@@ -523,15 +682,35 @@ func TestLoadWhileCallsUp(t *testing.T) {
 	if active != 8 {
 		t.Errorf("%v calls were up at the end of the load, want 8", active)
 	}
-	// The recorder keeps up. Underruns (a line's frame more than 60 ms late) are logged, not
-	// asserted: the simulated modems run inside the daemon, so on a shared, overloaded test
-	// machine their own pacing is starved along with it (docs/RELIABILITY.md).
+	if v := metric(t, p.url, "hotline_calls_answered_total"); v != 8 {
+		t.Errorf("hotline_calls_answered_total = %v, want 8", v)
+	}
 	if v := metric(t, p.url, "hotline_recorder_drops_total"); v != 0 {
 		t.Errorf("hotline_recorder_drops_total = %v after the load, want 0", v)
 	}
-	t.Logf("audio underruns under load: %v frames of about %d", metric(t, p.url, "hotline_audio_underruns_total"), 8*22*50)
-	if v := metric(t, p.url, "hotline_calls_answered_total"); v != 8 {
-		t.Errorf("hotline_calls_answered_total = %v, want 8", v)
+	// The daemon misses no deadline: on every line, each underrun it counted is one the
+	// simulator caused by pausing itself (its process starved on a shared machine, which a
+	// modem's clock never is); with a simulator on time, none.
+	perLine := map[string]int{}
+	for _, m := range regexp.MustCompile(`msg="audio underruns" subsys=switchboard line=(gsm\d+) call=\d+ frames=(\d+)`).FindAllStringSubmatch(p.log(), -1) {
+		n, _ := strconv.Atoi(m[2])
+		perLine[m[1]] += n
+	}
+	total, late := 0, 0
+	for i := range 8 {
+		line := fmt.Sprintf("gsm%d", i+1)
+		l := 0
+		if v, ok := simLate.Load(i); ok {
+			l = v.(int)
+		}
+		total, late = total+perLine[line], late+l
+		if perLine[line] > l {
+			t.Errorf("%s: the daemon counted %d underruns, the simulator's pauses explain %d: the daemon missed deadlines", line, perLine[line], l)
+		}
+	}
+	t.Logf("audio underruns under load: %d of about %d frames; the simulator's own pauses could cause %d", total, 8*22*50, late)
+	if v := metric(t, p.url, "hotline_audio_underruns_total"); v != float64(total) {
+		t.Errorf("hotline_audio_underruns_total = %v, the log says %d", v, total)
 	}
 }
 

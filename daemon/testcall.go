@@ -36,4 +36,7 @@ type TestCallResult struct {
 	VoicemailID      int64   `json:"voicemail_id,omitempty"`
 	VoicemailSeconds float64 `json:"voicemail_seconds,omitempty"`
 	Heard            []byte  `json:"heard_pcm,omitempty"` // what the caller heard, s16le 8 kHz mono (when asked)
+	// SimLateFrames is how many of the call's underruns the simulated modem itself may have
+	// caused by pausing (its process starved on a busy machine; sim.Result.LateFrames).
+	SimLateFrames int `json:"sim_late_frames,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync/atomic"
 
 	"hotline/hw"
@@ -14,6 +15,10 @@ import (
 // mergeFrames is how close (in frames) a digit from the modem's own detector and the same digit
 // from the in-band receiver must be to count as one key press: 200 ms.
 const mergeFrames = 10
+
+// hangupGrace is the end of a call (in frames) whose underruns are not counted: the time a
+// modem may take to report the caller's hang-up after the audio stopped, 1 s. At most 64.
+const hangupGrace = 50
 
 // recordPool is how many frames may wait for the recorder (1.28 s) before the pump drops audio.
 const recordPool = 64
@@ -56,6 +61,16 @@ type pump struct {
 	lastFrom  int // 1 = in-band, 2 = modem
 	underruns atomic.Int64
 	dropped   atomic.Int64
+	// An underrun is a frame the line did not deliver on its clock while its audio flowed.
+	// Before the first frame there is no clock to miss (a SIM7600 switches its PCM on a few
+	// hundred ms after the answer): those silent frames wait in early, and are counted at the
+	// end only if no frame ever came. The last second of a call is not judged either: the
+	// audio stops with the call before the hang-up is reported (recent holds one bit per
+	// frame, newest lowest, set for an underrun; sinceFlow counts the frames since the first).
+	flowing   bool
+	early     int64
+	recent    uint64
+	sinceFlow int64
 	// bridged: what is heard goes to peer.hear, what peer.say holds is played
 	peer atomic.Pointer[peer]
 	// tap gets both sides mixed, for recording a conversation
@@ -101,6 +116,15 @@ func newPump(a hw.Audio, modemKey chan byte) (*pump, error) {
 
 // run moves frames until ctx ends or the audio fails.
 func (p *pump) run(ctx context.Context) error {
+	defer func() {
+		last := bits.OnesCount64(p.recent & (1<<hangupGrace - 1))
+		if !p.flowing {
+			p.underruns.Add(max(0, p.early-int64(last))) // the line never delivered audio
+			return
+		}
+		counted := p.recent & (1<<min(hangupGrace, p.sinceFlow) - 1)
+		p.underruns.Add(-int64(bits.OnesCount64(counted)))
+	}()
 	for ctx.Err() == nil {
 		if err := p.step(); err != nil {
 			return err
@@ -112,10 +136,23 @@ func (p *pump) run(ctx context.Context) error {
 // step moves one frame in and one frame out.
 func (p *pump) step() error {
 	err := p.audio.ReadFrame(p.in)
-	if errors.Is(err, hw.ErrUnderrun) {
+	under := errors.Is(err, hw.ErrUnderrun)
+	switch {
+	case under && p.flowing:
 		p.underruns.Add(1)
-	} else if err != nil {
+	case under:
+		p.early++
+	case err != nil:
 		return fmt.Errorf("switchboard: read audio: %w", err)
+	default:
+		p.flowing = true
+	}
+	p.recent <<= 1
+	if under {
+		p.recent |= 1
+	}
+	if p.flowing {
+		p.sinceFlow++
 	}
 	p.frames++
 	p.dec(p.frame[:], p.in)

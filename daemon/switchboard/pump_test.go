@@ -1,6 +1,9 @@
 package switchboard
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +114,61 @@ func TestFrameQueueDropsOldest(t *testing.T) {
 	}
 	if len(got) != 3 || got[0] != 2 || got[2] != 4 {
 		t.Errorf("queue gave %v, want [2 3 4]", got)
+	}
+}
+
+// scriptAudio delivers a frame ('F') or reports an underrun ('U') as its script says, then
+// reports the end of the call.
+type scriptAudio struct {
+	script string
+	pos    int
+}
+
+func (a *scriptAudio) Format() hw.AudioFormat    { return hw.S16LE }
+func (a *scriptAudio) WriteFrame(p []byte) error { return nil }
+func (a *scriptAudio) ReadFrame(p []byte) error {
+	if a.pos >= len(a.script) {
+		return hw.ErrNoCall
+	}
+	a.pos++
+	if a.script[a.pos-1] == 'U' {
+		clear(p)
+		return hw.ErrUnderrun
+	}
+	return nil
+}
+
+// An underrun is a frame the line failed to deliver on its clock while its audio flowed: the
+// silence before its audio first flows (a modem still switching its PCM on) is not one, unless
+// no audio ever comes, nor is one in the last second of a call, when the audio stops before the
+// hang-up is reported.
+func TestPumpCountsUnderrunsWhileAudioFlows(t *testing.T) {
+	end := strings.Repeat("F", hangupGrace) // the last second, not judged
+	for _, tc := range []struct {
+		script string
+		want   int64
+	}{
+		{"FFFFF", 0},
+		{"UUUUFFFF" + end, 0},
+		{"FUUF" + end, 2},
+		{"UUFUFFUUUF" + end, 4},
+		{"FUF" + end, 1},
+		{"FUF", 0},
+		{"FF" + strings.Repeat("U", hangupGrace), 0},
+		{"FUF" + strings.Repeat("U", hangupGrace+1), 2},
+		{"UUUU", 0},
+		{strings.Repeat("U", hangupGrace+10), 10},
+		{"", 0},
+	} {
+		p, err := newPump(&scriptAudio{script: tc.script}, make(chan byte, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.run(context.Background()); !errors.Is(err, hw.ErrNoCall) {
+			t.Errorf("%q: run returned %v, want the end of the call", tc.script, err)
+		}
+		if got := p.underruns.Load(); got != tc.want {
+			t.Errorf("%q: %d underruns, want %d", tc.script, got, tc.want)
+		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"hotline/hw"
 )
 
-// underrunLine is a fakeLine whose audio misses its first frames.
+// underrunLine is a fakeLine whose audio misses frames right after its first.
 type underrunLine struct {
 	*fakeLine
 	underruns int
@@ -22,12 +22,13 @@ func (l *underrunLine) Answer(ctx context.Context) (hw.Audio, error) {
 
 type underrunAudio struct {
 	*fakeAudio
-	n int // frames still to miss; the pump goroutine alone reads frames
+	n    int // frames still to miss; the pump goroutine alone reads frames
+	read int
 }
 
 func (a *underrunAudio) ReadFrame(p []byte) error {
 	err := a.fakeAudio.ReadFrame(p)
-	if err == nil && a.n > 0 {
+	if a.read++; err == nil && a.read > 1 && a.n > 0 {
 		a.n--
 		return hw.ErrUnderrun
 	}

@@ -549,3 +549,24 @@ func TestFrameCoding(t *testing.T) {
 		t.Error("decode(encode(f)) != f")
 	}
 }
+
+// A pause of the simulator's own clock is excused as the underruns a box taking frames up to
+// 20 ms late itself would count for it: none up to 40 ms, then one, and one per 20 ms more.
+func TestPauseUnderruns(t *testing.T) {
+	for _, tc := range []struct {
+		gap  time.Duration
+		want int
+	}{
+		{20 * time.Millisecond, 0},
+		{40 * time.Millisecond, 0},
+		{41 * time.Millisecond, 1},
+		{59 * time.Millisecond, 1},
+		{60 * time.Millisecond, 2},
+		{100 * time.Millisecond, 4},
+		{time.Second, 49},
+	} {
+		if got := pauseUnderruns(tc.gap); got != tc.want {
+			t.Errorf("pauseUnderruns(%v) = %d, want %d", tc.gap, got, tc.want)
+		}
+	}
+}

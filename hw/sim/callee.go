@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -79,6 +80,9 @@ type CalleeResult struct {
 	// HungUpBy is "box", "callee" or "network" (busy, no answer, unreachable); "" when the
 	// modem stopped during the call.
 	HungUpBy string
+	// LateFrames counts the underruns the simulator itself may have caused on the box's side
+	// of the call by pausing (Result.LateFrames).
+	LateFrames int
 }
 
 // Callees is the simulated network's directory of numbers the box may dial. One directory may
@@ -88,9 +92,8 @@ type Callees struct {
 	mu       sync.Mutex
 	byNumber map[string]Callee
 	fallback *Callee
-	results  []CalleeResult
-	taken    []bool
-	changed  chan struct{} // closed and replaced when a result is added
+	results  []CalleeResult // ended calls that Next has not returned yet
+	changed  chan struct{}  // closed and replaced when a result is added
 }
 
 // NewCallees returns an empty directory: every number is unreachable.
@@ -125,7 +128,8 @@ func (d *Callees) lookup(number string) Callee {
 	return Callee{Outcome: Unreachable}
 }
 
-// Results returns every dialled call that has ended so far, oldest first.
+// Results returns the dialled calls that have ended and that Next has not returned yet, oldest
+// first.
 func (d *Callees) Results() []CalleeResult {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -133,13 +137,14 @@ func (d *Callees) Results() []CalleeResult {
 }
 
 // Next waits for the oldest ended call to number that Next has not returned yet, and returns
-// it; it returns ctx's error when ctx ends first.
+// it; it returns ctx's error when ctx ends first. The directory forgets the calls Next
+// returned, so one that serves calls for a long time holds only those nobody asked about.
 func (d *Callees) Next(ctx context.Context, number string) (CalleeResult, error) {
 	for {
 		d.mu.Lock()
 		for i, r := range d.results {
-			if !d.taken[i] && r.Number == number {
-				d.taken[i] = true
+			if r.Number == number {
+				d.results = slices.Delete(d.results, i, i+1)
 				d.mu.Unlock()
 				return r, nil
 			}
@@ -158,7 +163,6 @@ func (d *Callees) add(r CalleeResult) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.results = append(d.results, r)
-	d.taken = append(d.taken, false)
 	close(d.changed)
 	d.changed = make(chan struct{})
 }
@@ -246,6 +250,7 @@ func runCallee(ctx context.Context, e dialer, cs *callState, c Callee, id string
 	}
 	res.Heard = make([]int16, 0, 10*voice.Rate)
 	pos, nextKey := 0, 0
+	var lastTick time.Time // when the last tick was handled while the audio was live
 	tick := time.NewTicker(voice.FrameDuration)
 	defer tick.Stop()
 	finish := func(by string) {
@@ -272,6 +277,14 @@ func runCallee(ctx context.Context, e dialer, cs *callState, c Callee, id string
 		case f := <-cs.frames:
 			res.Heard = append(res.Heard, f[:]...)
 		case now := <-tick.C:
+			if handled := time.Now(); e.audioLive(cs) {
+				if !lastTick.IsZero() {
+					res.LateFrames += pauseUnderruns(handled.Sub(lastTick))
+				}
+				lastTick = handled
+			} else {
+				lastTick = time.Time{}
+			}
 			since := now.Sub(answeredAt)
 			if (c.HangupAfter > 0 && since >= c.HangupAfter) || since >= c.MaxDuration {
 				by := "callee"

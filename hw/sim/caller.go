@@ -51,6 +51,11 @@ type Result struct {
 	Duration        time.Duration // from the answer to the end of the call
 	HungUpBy        string        // "box" or "caller"
 	Heard           []int16       // everything the box played, 8 kHz mono
+	// LateFrames counts the underruns the simulator itself may have caused: its own clock
+	// ticked late (a starved process on a loaded machine) and it sent no frame for so long
+	// that a box taking frames at most 20 ms late counts underruns (pauseUnderruns). A real
+	// modem's clock never pauses.
+	LateFrames int
 }
 
 // Listening thresholds of the caller, in 20 ms frames.
@@ -173,6 +178,7 @@ type callRun struct {
 	silent      int       // consecutive silent frames
 	soundMark   bool      // sound heard since the current phase began
 	lastFrame   time.Time // when the box's audio last arrived
+	lastTick    time.Time // when the last tick was handled while the audio was live
 
 	// Speaking.
 	out       voice.Frame
@@ -278,6 +284,9 @@ func (r *callRun) finish() Result {
 			drained = true
 		}
 	}
+	if p, ok := r.e.(interface{ lateFrames() int }); ok {
+		r.res.LateFrames = p.lateFrames() // the modem paces the caller's audio itself
+	}
 	r.res.Duration = time.Since(r.answeredAt)
 	r.res.DigitsSent = r.c.Digits[:r.keysStarted]
 	r.res.SecondsHeard = float64(r.soundFrames) / voice.FramesPerSecond
@@ -341,8 +350,15 @@ func (r *callRun) tick(now time.Time) {
 	}
 	r.next(&r.out)
 	if !r.e.audioLive(r.cs) {
+		r.lastTick = time.Time{}
 		return
 	}
+	// (The FXO modem paces the audio itself and counts its own pauses.)
+	handled := time.Now()
+	if !r.lastTick.IsZero() {
+		r.res.LateFrames += pauseUnderruns(handled.Sub(r.lastTick))
+	}
+	r.lastTick = handled
 	r.frameNo++
 	switch {
 	case r.c.DropEvery > 0 && r.frameNo%r.c.DropEvery == 0:
@@ -358,6 +374,17 @@ func (r *callRun) tick(now time.Time) {
 		r.out = cur
 	}
 	r.send()
+}
+
+// pauseUnderruns is how many underruns a box may count when a modem sends nothing for gap
+// between two frames: one after 60 ms without a frame, one more every 20 ms after that, where
+// the box may take a frame up to 20 ms late itself (scheduling on a busy machine) and so see
+// the gap 20 ms longer.
+func pauseUnderruns(gap time.Duration) int {
+	if gap <= 40*time.Millisecond {
+		return 0
+	}
+	return int((gap-40*time.Millisecond)/voice.FrameDuration) + 1
 }
 
 // next renders the caller's next 20 ms into dst and moves the script on.

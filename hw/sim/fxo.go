@@ -84,10 +84,13 @@ type FXO struct {
 	cidTimer *time.Timer
 	out      []byte
 	txq      chan voice.Frame // the caller's frames, sent by the pacer
-	vcon     bool             // the command line dialled: VCON rather than OK
-	tone     progressTone     // the exchange's call-progress tone, when no one speaks
-	toneAt   int              // samples of the tone's cycle played
-	bgCtx    context.Context  // Run's context while it serves
+	// paceLate counts the underruns the pacer caused since the call began: its ticks came
+	// late (a starved process) and the box saw no data for more than 60 ms (Result.LateFrames).
+	paceLate int
+	vcon     bool            // the command line dialled: VCON rather than OK
+	tone     progressTone    // the exchange's call-progress tone, when no one speaks
+	toneAt   int             // samples of the tone's cycle played
+	bgCtx    context.Context // Run's context while it serves
 
 	callees *Callees
 	bg      sync.WaitGroup // the virtual callees of dialled calls
@@ -475,6 +478,7 @@ func (m *FXO) pace(ctx context.Context) {
 		pcm [voice.FrameSamples]byte
 		out = make([]byte, 0, 2*voice.FrameSamples)
 	)
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -483,9 +487,15 @@ func (m *FXO) pace(ctx context.Context) {
 		}
 		m.mu.Lock()
 		if !m.data {
+			last = time.Time{}
 			m.mu.Unlock()
 			continue
 		}
+		now := time.Now()
+		if !last.IsZero() {
+			m.paceLate += pauseUnderruns(now.Sub(last))
+		}
+		last = now
 		ringBurst := false
 		select {
 		case f = <-m.txq:
@@ -521,7 +531,7 @@ func (m *FXO) startCall(from string) (*callState, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.rings = 0
+	m.rings, m.paceLate = 0, 0
 	for range len(m.txq) {
 		<-m.txq
 	}
@@ -641,3 +651,10 @@ func (m *FXO) sendFrame(f *voice.Frame) {
 }
 
 func (m *FXO) audioOut() *os.File { return m.p.master }
+
+// lateFrames is how many underruns the pacer's pauses caused in the current call.
+func (m *FXO) lateFrames() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.paceLate
+}

@@ -1,0 +1,543 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"hotline/daemon"
+	"hotline/daemon/custom"
+	"hotline/daemon/store"
+	"hotline/hw/sim"
+	"hotline/voice"
+	"hotline/voice/ivr"
+	"hotline/voice/prompts"
+	"hotline/voice/wav"
+)
+
+// The soak runs the real daemon (store on disk, line drivers, switchboard, flow) over simulated
+// modems of every dialect for thousands of calls with mixed outcomes, in real time: the audio
+// path is paced by the modems' 20 ms frames and the flow's timeouts by the wall clock, as on the
+// box. The calls are kept short by the owner's own short prompts and a flow with short timeouts,
+// not by a faster clock (docs/RELIABILITY.md).
+
+// soakPlan is the size of the soak: 60 calls over 8 lines in `make test` (about a minute);
+// under `make soak` (HOTLINE_SOAK=1) 10,000 calls over 16 lines (about an hour and a half).
+// HOTLINE_SOAK_CALLS and HOTLINE_SOAK_LINES change either.
+func soakPlan() (calls, lines int) {
+	calls, lines = 60, 8
+	if os.Getenv("HOTLINE_SOAK") != "" {
+		calls, lines = 10000, 16
+	}
+	if n, err := strconv.Atoi(os.Getenv("HOTLINE_SOAK_CALLS")); err == nil && n > 0 {
+		calls = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("HOTLINE_SOAK_LINES")); err == nil && n >= 4 {
+		lines = n
+	}
+	return calls, lines
+}
+
+// soakKind is what a soak caller does.
+type soakKind int
+
+const (
+	soakGreetingHangup soakKind = iota // hangs up during the greeting
+	soakInfo                           // presses 1, hears the information, hangs up
+	soakVoicemail                      // presses 2 and leaves a message
+	soakOperator                       // presses 0; an operator takes the call on a mobile
+	soakQueueGiveUp                    // presses 3, waits in a queue nobody answers, hangs up
+	soakSilent                         // presses nothing: the menu times out into voicemail
+	soakKinds
+)
+
+func (k soakKind) String() string {
+	return [...]string{"greeting hang-up", "info", "voicemail", "operator", "queue give-up", "silent"}[k]
+}
+
+// weight is how often a caller of each kind comes, out of 100.
+var soakWeights = [soakKinds]int{29, 24, 25, 8, 6, 8}
+
+const (
+	soakMobile         = "+79990000001"          // Anna's: answers
+	soakMobileNoAnswer = "+79990000002"          // Boris's: rings and rings
+	soakSay            = 1500 * time.Millisecond // the message a voicemail caller leaves
+	soakPromptLen      = 300 * time.Millisecond
+)
+
+// soakFlow: greeting, a menu (1 information, 2 voicemail, 0 an operator who answers on a
+// mobile, 3 a queue for an operator whose mobile rings unanswered), four-second timeouts.
+func soakFlow() *ivr.Flow {
+	return &ivr.Flow{
+		Name:  "Soak",
+		Start: "greeting",
+		Nodes: []ivr.Node{
+			{ID: "greeting", Kind: ivr.KindPlay, Prompt: ivr.PromptGreeting, Next: "menu"},
+			{ID: "menu", Kind: ivr.KindMenu, Prompt: ivr.PromptMenu,
+				Choices:    map[string]string{"1": "about", "2": "voicemail", "0": "mobile", "3": "queue"},
+				TimeoutSec: 4, Retries: 1, Invalid: ivr.PromptInvalid, NoInput: "voicemail"},
+			{ID: "about", Kind: ivr.KindPlay, Prompt: ivr.PromptAbout, Next: "menu"},
+			{ID: "mobile", Kind: ivr.KindQueue, Prompt: ivr.PromptConnecting, Operators: []string{"Anna"},
+				Strategy: ivr.RingAll, RingSec: 10, MaxWaitSec: 20, AnnounceSec: 30, NoAnswer: "voicemail", Next: "bye"},
+			{ID: "queue", Kind: ivr.KindQueue, Prompt: ivr.PromptConnecting, Operators: []string{"Boris"},
+				Strategy: ivr.RingAll, RingSec: 10, MaxWaitSec: 60, AnnounceSec: 30, NoAnswer: "voicemail", Next: "bye"},
+			{ID: "voicemail", Kind: ivr.KindVoicemail, Prompt: ivr.PromptVoicemail, MaxLengthSec: 30, Next: "bye"},
+			{ID: "bye", Kind: ivr.KindHangup, Prompt: ivr.PromptGoodbye},
+		},
+	}
+}
+
+// soakPrompts writes the owner's prompts: every prompt of the box, in every language, as 300 ms
+// of a two-tone chord that is neither a key nor a call-progress tone.
+func soakPrompts(t *testing.T, data string) {
+	t.Helper()
+	n := int(soakPromptLen / (time.Second / voice.Rate))
+	s := make([]int16, n)
+	for i := range s {
+		x := float64(i) / voice.Rate
+		s[i] = int16(3000*math.Sin(2*math.Pi*523*x) + 3000*math.Sin(2*math.Pi*659*x))
+	}
+	names := prompts.Names()
+	for _, lang := range prompts.Languages() {
+		dir := filepath.Join(data, custom.PromptDir, lang)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range names {
+			f, err := os.Create(filepath.Join(dir, name+".wav"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := wav.Encode(f, s, voice.Rate); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestSoak places many calls of mixed kinds into the real daemon on simulated lines of every
+// dialect (a pair of lines only places the daemon's calls to the operator's mobile): every call
+// placed has exactly one complete record whose outcome is what the caller did, every message is
+// whole, goroutines, file descriptors and heap do not grow from the first tenth of the soak to
+// its end, and no line misses an audio deadline.
+func TestSoak(t *testing.T) {
+	// Not parallel: the goroutines, descriptors and heap measured are the whole process's, so
+	// no other test may start or end meanwhile (the parallel ones wait until it is done).
+	calls, lines := soakPlan()
+	data := t.TempDir()
+	ctx := context.Background()
+
+	st, err := store.Open(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	soakPrompts(t, data)
+	for _, o := range []store.Operator{
+		{Name: "Anna", Mobile: soakMobile, Available: true},
+		{Name: "Boris", Mobile: soakMobileNoAnswer, Available: true},
+	} {
+		if _, err := st.AddOperator(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flow, err := soakFlow().MarshalIndent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, problems, err := daemon.SaveFlow(ctx, st, flow, "test", "soak"); err != nil {
+		t.Fatalf("soak flow: %v %v", err, problems)
+	}
+	st.Close()
+
+	// A quarter of the lines (GSM: they dial) stays free for the box's own calls to the
+	// operators' mobiles: the box dials on the first free line in the order of their names
+	// (gsm1, gsm10, gsm11, ..., gsm2), so those first in that order. Callers ring the others,
+	// of every kind, one call after another on each. Each operator takes one call at a time,
+	// so the box never dials more than two at once, and a line to dial on is always free.
+	var ids []string
+	for i := range lines {
+		ids = append(ids, fmt.Sprintf("gsm%d", i+1))
+	}
+	byName := slices.Sorted(slices.Values(ids))
+	dialing := byName[:max(2, lines/4)]
+	var simKinds, lanes []string
+	for _, id := range ids {
+		if slices.Contains(dialing, id) {
+			simKinds = append(simKinds, []string{"quectel", "simcom", "huawei"}[len(simKinds)%3])
+		} else {
+			simKinds = append(simKinds, []string{"huawei", "fxo", "quectel", "simcom"}[len(lanes)%4])
+			lanes = append(lanes, id)
+		}
+	}
+	logf, err := os.Create(filepath.Join(t.TempDir(), "daemon.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	h, err := daemon.Open(ctx, daemon.Config{DataDir: data, SimKinds: simKinds, SimToneReports: true,
+		Logger: slog.New(slog.NewTextHandler(logf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The operator's mobile answers after half a second, takes the call with 1 once the box
+	// announced it, talks, and hangs up.
+	h.Callees.Set(soakMobile, sim.Callee{AnswerAfter: 300 * time.Millisecond, Digits: "1",
+		DigitsAfter: 400 * time.Millisecond, HangupAfter: 2 * time.Second})
+	h.Callees.Set(soakMobileNoAnswer, sim.Callee{Outcome: sim.NoAnswer, AnswerAfter: time.Minute})
+	runCtx, stop := context.WithCancel(ctx)
+	runDone := make(chan error, 1)
+	go func() { runDone <- h.Run(runCtx) }()
+	stopped := false
+	shut := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		stop()
+		if err := <-runDone; err != nil {
+			t.Errorf("daemon run: %v", err)
+		}
+		if err := h.Close(); err != nil {
+			t.Errorf("daemon close: %v", err)
+		}
+	}
+	defer func() {
+		shut()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			if len(b) > 64<<10 {
+				b = b[len(b)-64<<10:]
+			}
+			t.Logf("daemon log (end):\n%s", b)
+		}
+	}()
+
+	say := noisePCM(soakSay)
+	var annaMu, borisMu sync.Mutex
+
+	var mu sync.Mutex
+	results := make([]soakResult, 0, calls) // whole from the start: no growth of the test itself
+	perKind := map[soakKind]int{}
+	simLate := map[string]int{} // by line
+	failed := 0
+
+	runPhase := func(n, phase int) {
+		var wg sync.WaitGroup
+		for li, lane := range lanes {
+			share := n / len(lanes)
+			if li < n%len(lanes) {
+				share++
+			}
+			rnd := rand.New(rand.NewPCG(uint64(li), uint64(phase)))
+			wg.Go(func() {
+				for j := range share {
+					kind := pickKind(rnd)
+					res, err := soakCall(ctx, h, lane, kind, fmt.Sprintf("+7916%03d%04d", li, j), say, &annaMu, &borisMu)
+					mu.Lock()
+					if err != nil {
+						failed++
+						if failed <= 5 {
+							t.Errorf("%s call %d (%v): %v", lane, j, kind, err)
+						}
+					} else {
+						results = append(results, soakResult{kind, res.CallID, res.Line, res.Outcome})
+						perKind[kind]++
+						simLate[lane] += res.SimLateFrames
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+	}
+	waitIdle := func() {
+		deadline := time.Now().Add(time.Minute)
+		for h.Board.Counters().ActiveCalls != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("calls still up a minute after the last one ended: %+v", h.Board.Counters())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	start := time.Now()
+	first := max(calls/10, len(lanes))
+	runPhase(first, 1)
+	waitIdle()
+	base := sampleResources(t)
+	runPhase(calls-first, 2)
+	waitIdle()
+	// Goroutines that finish a call's last bookkeeping get a moment to end.
+	var end resources
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		end = sampleResources(t)
+		if end.within(base) || time.Now().After(deadline) {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	counters := h.Board.Counters()
+	t.Logf("%d calls on %d lines (%d ringing in) in %v: %v; counters %+v", len(results), lines, len(lanes),
+		elapsed.Round(time.Second), perKind, counters)
+	t.Logf("after the first tenth: %+v; at the end: %+v", base, end)
+	if !end.within(base) {
+		t.Errorf("resources grew from the first tenth of the soak to its end: %+v, then %+v", base, end)
+	}
+	if counters.RecorderDrops != 0 {
+		t.Errorf("%d audio frames lost by the recorder; want none", counters.RecorderDrops)
+	}
+	// No deadline missed: on every line, each underrun the daemon counted is one the simulated
+	// modem (here in the same process, which the race detector and a busy machine slow down)
+	// may have caused by pausing itself; with a simulator on time, none.
+	logged, _ := os.ReadFile(logf.Name())
+	underruns := map[string]int{}
+	total := 0
+	for _, m := range regexp.MustCompile(`msg="audio underruns" subsys=switchboard line=(gsm\d+) call=\d+ frames=(\d+)`).FindAllSubmatch(logged, -1) {
+		n, _ := strconv.Atoi(string(m[2]))
+		underruns[string(m[1])] += n
+		total += n
+	}
+	if int64(total) != counters.Underruns {
+		t.Errorf("the log names %d underruns, the counters %d", total, counters.Underruns)
+	}
+	late := 0
+	for _, lane := range lanes {
+		late += simLate[lane]
+		if underruns[lane] > simLate[lane] {
+			t.Errorf("%s: the daemon counted %d underruns, the simulator's pauses explain %d: the daemon missed deadlines", lane, underruns[lane], simLate[lane])
+		}
+	}
+	t.Logf("audio underruns: %d; the simulator's own pauses could cause %d", total, late)
+	if failed > 0 {
+		t.Fatalf("%d of %d calls could not be placed", failed, calls)
+	}
+	shut()
+	checkSoakRecords(t, data, results)
+}
+
+// pickKind draws a caller by soakWeights.
+func pickKind(rnd *rand.Rand) soakKind {
+	n := rnd.IntN(100)
+	for k, w := range soakWeights {
+		if n < w {
+			return soakKind(k)
+		}
+		n -= w
+	}
+	return soakGreetingHangup
+}
+
+// soakCall places one call of kind on line and checks what the caller and the call log say.
+// anna and boris are held while a call rings the operator's mobile.
+func soakCall(ctx context.Context, h *daemon.Hotline, line string, kind soakKind, from string, say []byte, anna, boris *sync.Mutex) (daemon.TestCallResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	tc := daemon.TestCall{From: from, Line: line}
+	want, dials := "", ""
+	var operator *sync.Mutex
+	switch kind {
+	case soakGreetingHangup:
+		tc.HangupAfterMS = 150
+		want = store.OutcomeAbandoned
+	case soakInfo:
+		tc.Digits, tc.HangupAfterMS = "1", 5000
+		want = store.OutcomeCompleted
+	case soakVoicemail:
+		tc.Digits, tc.Say = "2", say
+		want = store.OutcomeVoicemail
+	case soakOperator:
+		tc.Digits, dials, operator = "0", soakMobile, anna
+		want = store.OutcomeAnswered
+	case soakQueueGiveUp:
+		tc.Digits, tc.HangupAfterMS, dials, operator = "3", 5000, soakMobileNoAnswer, boris
+		want = store.OutcomeMissed
+	case soakSilent:
+		want = store.OutcomeVoicemail
+	}
+	if operator != nil {
+		operator.Lock()
+		defer operator.Unlock()
+	}
+	res, err := h.TestCall(ctx, tc)
+	if err != nil {
+		return res, err
+	}
+	if res.Outcome != want {
+		return res, fmt.Errorf("call %d: outcome %q, want %q: %+v", res.CallID, res.Outcome, want, res)
+	}
+	if res.CallID == 0 {
+		return res, fmt.Errorf("no call record: %+v", res)
+	}
+	if dials != "" {
+		// The operator is free again once the line the box dialled on is ready for the next.
+		r, err := h.Callees.Next(ctx, dials)
+		if err != nil {
+			return res, err
+		}
+		for h.Board.LineState(r.Modem) != "ready" {
+			select {
+			case <-ctx.Done():
+				return res, fmt.Errorf("line %s not ready after the call to %s: %w", r.Modem, dials, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return res, nil
+}
+
+// noisePCM is d of steady noise at a speaking level as s16le: a message that never falls silent.
+func noisePCM(d time.Duration) []byte {
+	n := int(d / (time.Second / voice.Rate))
+	out := make([]byte, 2*n)
+	x := uint32(987654321)
+	for i := range n {
+		x = x*1664525 + 1013904223
+		s := int16(int32(x>>16)-32768) / 6
+		out[2*i], out[2*i+1] = byte(s), byte(uint16(s)>>8)
+	}
+	return out
+}
+
+// resources is what the process holds.
+type resources struct {
+	Goroutines int
+	FDs        int
+	HeapKB     uint64
+}
+
+func sampleResources(t *testing.T) resources {
+	t.Helper()
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resources{Goroutines: runtime.NumGoroutine(), FDs: len(fds), HeapKB: ms.HeapAlloc >> 10}
+}
+
+// within reports whether r holds no more than base: a few goroutines and descriptors of
+// idle housekeeping, and a quarter more heap (at least 4 MB: caches that fill once).
+func (r resources) within(base resources) bool {
+	return r.Goroutines <= base.Goroutines+4 && r.FDs <= base.FDs+2 &&
+		r.HeapKB <= base.HeapKB+max(base.HeapKB/4, 4<<10)
+}
+
+// soakResult is one call the soak placed (what the checks need of it: the test's own memory
+// must not look like the daemon's growth).
+type soakResult struct {
+	kind    soakKind
+	id      int64
+	line    string
+	outcome string
+}
+
+// checkSoakRecords: after the daemon stopped, the database is whole, every call placed has
+// exactly one record, closed, with the outcome the caller saw, and every message plays for as
+// long as its record says.
+func checkSoakRecords(t *testing.T, data string, results []soakResult) {
+	t.Helper()
+	db := checkedDB(t, data)
+	type row struct {
+		outcome string
+		ended   bool
+		vm      int64
+	}
+	rows, err := db.Query(`SELECT c.id, c.outcome, c.ended_at IS NOT NULL,
+		coalesce((SELECT max(v.id) FROM voicemails v WHERE v.call_id = c.id), 0) FROM calls c`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[int64]row{}
+	for rows.Next() {
+		var id int64
+		var r row
+		if err := rows.Scan(&id, &r.outcome, &r.ended, &r.vm); err != nil {
+			t.Fatal(err)
+		}
+		calls[id] = r
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if len(calls) != len(results) {
+		t.Errorf("%d calls placed, %d records in the call log", len(results), len(calls))
+	}
+	vms := map[int64]vmRow{}
+	for _, v := range voicemailRows(t, db) {
+		if _, dup := vms[v.callID]; dup {
+			t.Errorf("call %d has two voicemail rows", v.callID)
+		}
+		vms[v.callID] = v
+	}
+	seen := map[int64]bool{}
+	bad := 0
+	for _, p := range results {
+		id := p.id
+		r, ok := calls[id]
+		switch {
+		case seen[id]:
+			t.Errorf("two calls got record %d", id)
+		case !ok:
+			t.Errorf("%s call on %s has no record %d", p.kind, p.line, id)
+		case !r.ended || r.outcome != p.outcome:
+			t.Errorf("record %d (%s): outcome %q, ended %v; the caller saw %q", id, p.kind, r.outcome, r.ended, p.outcome)
+		}
+		seen[id] = true
+		v, hasVM := vms[id]
+		if (r.outcome == store.OutcomeVoicemail) != hasVM || (hasVM && r.vm != v.id) {
+			t.Errorf("record %d (%s): outcome %q, voicemail %d, voicemail rows %+v", id, p.kind, r.outcome, r.vm, v)
+			continue
+		}
+		if !hasVM {
+			continue
+		}
+		samples, err := wav.ReadFileMono8k(filepath.Join(data, store.VoicemailDir, v.file))
+		plays := time.Duration(len(samples)) * time.Second / voice.Rate
+		switch {
+		case err != nil:
+			t.Errorf("voicemail %d does not play: %v", v.id, err)
+		case !v.complete || plays < v.duration-voice.FrameDuration || plays > v.duration+voice.FrameDuration:
+			t.Errorf("voicemail %d: complete %v, row %v, file plays %v", v.id, v.complete, v.duration, plays)
+		case p.kind == soakVoicemail && plays < soakSay-200*time.Millisecond:
+			t.Errorf("voicemail %d plays %v of a %v message", v.id, plays, soakSay)
+		default:
+			continue
+		}
+		if bad++; bad > 10 {
+			t.Fatal("too many bad messages")
+		}
+	}
+	if len(vms) != countKinds(results, soakVoicemail, soakSilent) {
+		t.Errorf("%d voicemail rows for %d callers who left one", len(vms), countKinds(results, soakVoicemail, soakSilent))
+	}
+}
+
+func countKinds(results []soakResult, kinds ...soakKind) int {
+	n := 0
+	for _, p := range results {
+		for _, k := range kinds {
+			if p.kind == k {
+				n++
+			}
+		}
+	}
+	return n
+}
