@@ -249,7 +249,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	}
 	h.Browser = browserline.New("browser", cfg.Logger.With("subsys", "testcall"))
 	h.clock = newClockWatch(st, cfg.Logger.With("subsys", "clock"))
-	h.clock.network, h.clock.set = h.networkTime, setSystemClock
+	h.clock.network, h.clock.set, h.clock.synced = h.networkTime, setSystemClock, clockSynced
 	flows := &flowCache{st: st}
 	h.alerts = newAlerter(h)
 	own := custom.Prompts{Dir: filepath.Join(st.Dir(), custom.PromptDir)}
@@ -589,6 +589,7 @@ func (h *Hotline) TestCall(ctx context.Context, tc TestCall) (TestCallResult, er
 		SecondsHeard:    res.SecondsHeard,
 		DurationMS:      res.Duration.Milliseconds(),
 		HungUpBy:        res.HungUpBy,
+		SimLateFrames:   res.LateFrames,
 	}
 	if tc.Record {
 		out.Heard = make([]byte, 2*len(res.Heard))

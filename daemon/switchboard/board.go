@@ -319,11 +319,19 @@ type call struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 	lost   atomic.Bool // the modem was lost mid-call
+
+	// for the operator panel (control.go): what the call does now, guarded by Board.mu, and
+	// requests to the flow goroutine (nil channels for a callback's call)
+	phase CallState
+	with  []string
+	takes chan Person
+	xfers chan transferred
 }
 
 func newCall(l *lineState, id int64, number string) *call {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &call{l: l, id: id, number: number, modemKey: make(chan byte, 16), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	return &call{l: l, id: id, number: number, modemKey: make(chan byte, 16), ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		phase: StateIncoming, takes: make(chan Person), xfers: make(chan transferred)}
 }
 
 // hungUp is called by the line goroutine when the call is over from the line's side.

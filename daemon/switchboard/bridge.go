@@ -109,9 +109,9 @@ type Leg interface {
 	Hangup(ctx context.Context) error
 }
 
-// bridgeLeg connects a call's pump with leg until ctx ends or the leg is done; it returns why
-// it ended. The pump goes back to prompts and silence afterwards.
-func bridgeLeg(ctx context.Context, p *pump, leg Leg) error {
+// bridgeLeg connects a call's pump with leg until ctx ends, the leg is done, or a transfer
+// comes (from the phone, or from admin: nil for none); it returns why it ended. The pump goes back to prompts and silence afterwards.
+func bridgeLeg(ctx context.Context, p *pump, leg Leg, admin <-chan transferred) error {
 	toLeg, fromLeg := newFrameQueue(bridgeFrames), newFrameQueue(bridgeFrames)
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -170,7 +170,9 @@ func bridgeLeg(ctx context.Context, p *pump, leg Leg) error {
 	case <-leg.Done():
 		err = errLegDone
 	case user := <-transfers:
-		err = transferred(user)
+		err = transferred{user: user}
+	case t := <-admin:
+		err = t
 	}
 	stop()
 	wg.Wait()
@@ -185,10 +187,11 @@ func bridgeLeg(ctx context.Context, p *pump, leg Leg) error {
 // errLegDone ends a bridge when the far end hung up.
 var errLegDone = errors.New("the other side hung up")
 
-// transferred ends a bridge when the operator transferred the call to another SIP user.
-type transferred string
+// transferred ends a bridge when the operator transferred the call to another SIP user (or
+// the admin did, naming the person).
+type transferred struct{ user, name string }
 
-func (t transferred) Error() string { return "transferred to " + string(t) }
+func (t transferred) Error() string { return "transferred to " + t.user }
 
 // linkPumps connects two calls' pumps both ways until ctx ends; each then plays silence or
 // prompts again.

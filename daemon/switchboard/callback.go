@@ -65,7 +65,7 @@ func (b *Board) Callback(ctx context.Context, number string, operators []string,
 			}
 			cancel()
 		}()
-		err := bridgeLeg(lctx, d.pump, t.leg)
+		err := bridgeLeg(lctx, d.pump, t.leg, nil)
 		cancel()
 		if !errors.Is(err, errLegDone) {
 			t.drop()

@@ -1,6 +1,7 @@
 package switchboard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,14 +83,24 @@ func (e *callEnv) Connect(ctx context.Context, req ivr.Connect) (ivr.Connected, 
 	if req.Queue {
 		b.enqueue(e.c)
 		defer b.dequeue(e.c)
+		e.c.setPhase(StateQueue)
+	} else {
+		e.c.setPhase(StateRinging)
 	}
+	defer e.c.setPhase(StateMenu)
 
 	stopMusic := func() {}
 	defer func() { stopMusic() }()
 
+rounds:
 	for round := 0; ; round++ {
+		// An operator who took the call from the panel is rung alone, at once (control.go).
+		took := e.took
+		e.took = nil
 		var persons []Person
-		if req.Number != "" {
+		if took != nil {
+			persons = []Person{*took}
+		} else if req.Number != "" {
 			persons = []Person{{Name: req.Number, Mobile: req.Number}}
 		} else if b.opts.People != nil {
 			var err error
@@ -107,7 +118,9 @@ func (e *callEnv) Connect(ctx context.Context, req ivr.Connect) (ivr.Connected, 
 			res.Wait = time.Since(start)
 			return res, ctx.Err()
 		}
-		persons = b.notTalking(persons)
+		if took == nil {
+			persons = b.notTalking(persons)
+		}
 		if len(persons) == 0 && !req.Queue {
 			e.log.Info("everyone is on a call")
 			res.Wait = time.Since(start)
@@ -128,7 +141,7 @@ func (e *callEnv) Connect(ctx context.Context, req ivr.Connect) (ivr.Connected, 
 				continue
 			}
 			d := ring
-			if req.Queue {
+			if req.Queue && took == nil {
 				d = min(d, maxWait-time.Since(start))
 				if d <= 0 {
 					break
@@ -144,6 +157,9 @@ func (e *callEnv) Connect(ctx context.Context, req ivr.Connect) (ivr.Connected, 
 				return res, nil
 			}
 			if t.who == "" {
+				if e.took != nil {
+					continue rounds
+				}
 				continue
 			}
 			stopMusic()
@@ -152,14 +168,12 @@ func (e *callEnv) Connect(ctx context.Context, req ivr.Connect) (ivr.Connected, 
 				b.dequeue(e.c)
 			}
 			talkStart := time.Now()
-			b.setTalking(t.who, true)
 			stopRec := func() {}
 			if req.Record || t.record {
 				stopRec = e.recordTalk(ctx)
 			}
 			e.talk(ctx, t)
 			stopRec()
-			b.setTalking(t.who, false)
 			res.Talk = time.Since(talkStart)
 			return res, ctx.Err()
 		}
@@ -168,6 +182,7 @@ func (e *callEnv) Connect(ctx context.Context, req ivr.Connect) (ivr.Connected, 
 			return res, ctx.Err()
 		}
 		// Nobody took it this round: wait a little, listening for the leave key.
+		e.c.setPhase(StateQueue)
 		left, err := e.waitLeave(ctx, min(queueRetry, maxWait-time.Since(start)), req.LeaveKey)
 		if err != nil || left {
 			res.Left, res.Wait = left, time.Since(start)
@@ -176,7 +191,8 @@ func (e *callEnv) Connect(ctx context.Context, req ivr.Connect) (ivr.Connected, 
 	}
 }
 
-// waitLeave waits up to d; it reports whether the caller pressed the leave key.
+// waitLeave waits up to d; it reports whether the caller pressed the leave key. An operator
+// who takes the call from the panel ends the wait too (e.took).
 func (e *callEnv) waitLeave(ctx context.Context, d time.Duration, leave byte) (bool, error) {
 	if d <= 0 {
 		return false, nil
@@ -193,6 +209,9 @@ func (e *callEnv) waitLeave(ctx context.Context, d time.Duration, leave byte) (b
 			if leave != 0 && k == leave {
 				return true, nil
 			}
+		case p := <-e.c.takes:
+			e.took = &p
+			return false, nil
 		}
 	}
 }
@@ -261,7 +280,8 @@ func (e *callEnv) positionPrompt(pos int) []int16 {
 }
 
 // ringGroup rings a group of people at once for up to d. It returns who took the call, or
-// that the caller pressed the leave key, or the caller's hang-up.
+// that the caller pressed the leave key, or the caller's hang-up. An operator who takes the
+// call from the panel meanwhile stops the ringing: e.took says whom to ring instead.
 func (e *callEnv) ringGroup(ctx context.Context, group []Person, d time.Duration, leave byte) (taken, bool, error) {
 	b := e.board()
 	rctx, cancel := context.WithTimeout(ctx, d)
@@ -271,6 +291,11 @@ func (e *callEnv) ringGroup(ctx context.Context, group []Person, d time.Duration
 	var sipUsers []string
 	byUser := map[string]string{}
 	recordUser := map[string]bool{}
+	names := make([]string, 0, len(group))
+	for _, p := range group {
+		names = append(names, p.Name)
+	}
+	e.c.setPhase(StateRinging, names...)
 	for _, p := range group {
 		if b.opts.People != nil {
 			b.opts.People.Called(e.bg, p.Name, e.Now())
@@ -329,6 +354,11 @@ wait:
 				left = true
 				cancel()
 			}
+		case p := <-e.c.takes:
+			if got.who == "" && !left {
+				e.took = &p
+				cancel()
+			}
 		case <-allDone:
 			break wait
 		}
@@ -355,6 +385,9 @@ wait:
 	if left && got.who != "" {
 		got.drop()
 		got = taken{}
+	}
+	if got.who != "" {
+		e.took = nil // answered just as the panel asked: the caller talks with who answered
 	}
 	return got, left, nil
 }
@@ -393,44 +426,69 @@ func (e *callEnv) ringMobile(ctx context.Context, p Person) (taken, error) {
 	return taken{}, fmt.Errorf("%s did not press %c", p.Name, mobileTakeKey)
 }
 
-// talk bridges the caller with the phone that took the call until either hangs up.
+// talk bridges the caller with the phone that took the call until either hangs up. A transfer
+// (from the operator's SIP phone, or from the panel) hands the caller to another SIP phone.
 func (e *callEnv) talk(ctx context.Context, t taken) {
-	e.log.Info("connected", "who", t.who)
-	switch {
-	case t.leg != nil:
-		leg, who := t.leg, t.who
-		for leg != nil {
-			err := bridgeLeg(ctx, e.ch.p, leg)
-			var target string
-			if tr, ok := err.(transferred); ok {
-				target = string(tr)
+	b := e.board()
+	leg, who := t.leg, t.who
+	var to transferred
+	if t.call != nil {
+		b.setTalking(who, true)
+		e.c.setPhase(StateTalking, who)
+		e.log.Info("connected", "who", who)
+		to = e.talkMobile(ctx, t)
+		b.setTalking(who, false)
+	}
+	for leg != nil || to.user != "" {
+		if leg == nil {
+			if ctx.Err() != nil {
+				break
 			}
-			e.log.Info("conversation ended", "who", who, "why", err)
-			if !errors.Is(err, errLegDone) {
-				hctx, cancel := context.WithTimeout(e.bg, 5*time.Second)
-				_ = leg.Hangup(hctx)
-				cancel()
-			}
-			leg = nil
-			if target != "" && ctx.Err() == nil {
-				leg, who = e.transfer(ctx, target)
-			}
+			leg, who = e.transfer(ctx, to)
+			to = transferred{}
+			continue
 		}
-	case t.call != nil:
-		lctx, cancel := context.WithCancel(ctx)
-		go func() {
-			select {
-			case <-t.call.Done():
-			case <-lctx.Done():
-			}
+		b.setTalking(who, true)
+		e.c.setPhase(StateTalking, who)
+		e.log.Info("connected", "who", who)
+		err := bridgeLeg(ctx, e.ch.p, leg, e.c.xfers)
+		b.setTalking(who, false)
+		if tr, ok := err.(transferred); ok {
+			to = tr
+		}
+		e.log.Info("conversation ended", "who", who, "why", err)
+		if !errors.Is(err, errLegDone) {
+			hctx, cancel := context.WithTimeout(e.bg, 5*time.Second)
+			_ = leg.Hangup(hctx)
 			cancel()
-		}()
-		linkPumps(lctx, e.ch.p, t.call.pump)
-		cancel()
-		e.log.Info("conversation ended", "who", t.who)
-		t.call.hangup()
+		}
+		leg = nil
 	}
 	e.ch.FlushKeys() // keys pressed while talking were for the operator
+}
+
+// talkMobile links the caller with an operator's mobile (a call on another line) until either
+// hangs up or the panel transfers the call; it returns the transfer.
+func (e *callEnv) talkMobile(ctx context.Context, t taken) transferred {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var to transferred
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		defer cancel()
+		select {
+		case <-t.call.Done():
+		case <-lctx.Done():
+		case to = <-e.c.xfers:
+		}
+	}()
+	linkPumps(lctx, e.ch.p, t.call.pump)
+	cancel()
+	<-watched
+	e.log.Info("conversation ended", "who", t.who)
+	t.call.hangup()
+	return to
 }
 
 // ringOperator rings one person for up to d.
@@ -439,13 +497,16 @@ func (e *callEnv) ringOperator(ctx context.Context, p Person, d time.Duration) (
 }
 
 // transfer rings the SIP user an operator transferred the call to, with hold music for the
-// caller meanwhile; it returns the new leg, or nil when nobody answered.
-func (e *callEnv) transfer(ctx context.Context, user string) (Leg, string) {
+// caller meanwhile; it returns the new leg and who answered (the person's name when known),
+// or nil when nobody answered.
+func (e *callEnv) transfer(ctx context.Context, to transferred) (Leg, string) {
 	b := e.board()
 	if b.opts.People == nil {
 		return nil, ""
 	}
+	user := to.user
 	e.log.Info("transferring", "to", user)
+	e.c.setPhase(StateRinging, cmp.Or(to.name, user))
 	stop := e.holdMusic(ctx, ivr.Connect{})
 	defer stop()
 	rctx, cancel := context.WithTimeout(ctx, defaultRing)
@@ -454,6 +515,9 @@ func (e *callEnv) transfer(ctx context.Context, user string) (Leg, string) {
 	if err != nil {
 		e.log.Info("transfer not answered", "to", user, "err", err)
 		return nil, ""
+	}
+	if to.name != "" {
+		got = to.name
 	}
 	return leg, got
 }

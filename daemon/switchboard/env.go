@@ -35,6 +35,8 @@ type callEnv struct {
 	callback    bool
 	recording   string
 	noRecording string // why a message could not be taken (the disk)
+
+	took *Person // an operator who took the call from the panel, to ring next (control.go)
 }
 
 var _ ivr.Env = (*callEnv)(nil)
@@ -84,6 +86,8 @@ func (e *callEnv) Voicemail(ctx context.Context, box string, max time.Duration) 
 		max = voicemailMax
 	}
 	b := e.board()
+	e.c.setPhase(StateVoicemail)
+	defer e.c.setPhase(StateMenu)
 	if _, err := e.ch.Play(ctx, tone.Beep(), false); err != nil {
 		return err
 	}

@@ -34,6 +34,7 @@ func (c *call) run(parent context.Context) {
 		return
 	}
 	answeredAt := time.Now()
+	c.setPhase(StateMenu)
 	c.l.b.count.answered.Add(1)
 	if c.id != 0 {
 		if err := c.l.b.opts.Store.AnswerCall(bg, c.id, answeredAt); err != nil {
@@ -63,7 +64,8 @@ func (c *call) run(parent context.Context) {
 	env.lang, _ = c.l.b.opts.Store.Setting(bg, "language", "ru")
 	flow, version := c.l.b.flow(bg, env.lang)
 	res := ivr.Run(ctx, flow, env)
-	hungUpByCaller := ctx.Err() != nil
+	// Ended from the admin (control.go): the box hangs up the line itself.
+	hungUpByCaller := ctx.Err() != nil && !errors.Is(context.Cause(ctx), errEndedFromAdmin)
 	stop()
 	wg.Wait()
 	if !hungUpByCaller {
