@@ -17,7 +17,7 @@ TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs \
              asterisk-core-sounds-en-wav asterisk-core-sounds-ru-wav asterisk-moh-opsound-wav \
              libsox-fmt-mp3 sip-tester baresip-core wrk qemu-system-x86 qemu-user-static
 
-.PHONY: all build run test test-deps lint vulncheck cross cross-test bench bench-dsp fuzz soak prompts clean deb image boot-test
+.PHONY: all build run test test-deps lint vulncheck cross cross-test bench bench-dsp fuzz soak prompts clean deb image boot-test update-file
 
 all: build
 
@@ -84,6 +84,7 @@ cross-test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./voice/... ./hw/... ./daemon/store/... ./daemon/switchboard/...
 	$(GO) test -run '^$$' -bench Answer -benchtime 10x ./daemon/
+	$(GO) test -run '^$$' -bench Pages -benchtime 20x ./web
 
 # Our DTMF receiver side by side with spandsp and multimon-ng over one corpus (docs/DSP.md).
 bench-dsp:
@@ -99,7 +100,7 @@ fuzz:
 	  done; done
 
 soak:
-	HOTLINE_SOAK=1 $(GO) test -run Soak -timeout 2h -v ./...
+	HOTLINE_SOAK=1 $(GO) test -run Soak -timeout 3h -v ./...
 
 # Debian packages: dist/hotline_VERSION_{arm64,armhf,amd64}.deb
 deb:
@@ -109,6 +110,20 @@ deb:
 # Flashable Raspberry Pi image (gokrazy): dist/hotline-rpi.img
 image:
 	GO=$(GO) image/build-image.sh '$(VERSION)' dist/hotline-rpi.img
+
+# A signed update file for the admin's Software update page (docs/UPDATE.md):
+#   make update-file KEY=path/to/hotline-update.key [UPDATE_ARCH=arm64|armv7|armv6|amd64]
+UPDATE_ARCH ?= arm64
+update-file: build
+	@test -n '$(KEY)' || { echo 'usage: make update-file KEY=path/to/hotline-update.key [UPDATE_ARCH=arm64|armv7|armv6|amd64]' >&2; exit 2; }
+	@mkdir -p dist
+	set -e; case '$(UPDATE_ARCH)' in \
+	  armv7) goarch=arm; goarm=7 ;; armv6) goarch=arm; goarm=6 ;; *) goarch='$(UPDATE_ARCH)'; goarm=7 ;; esac; \
+	out=dist/hotline-$(VERSION)-$(UPDATE_ARCH); \
+	CGO_ENABLED=0 GOOS=linux GOARCH=$$goarch GOARM=$$goarm $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out.bin .; \
+	$(BIN) update sign --key '$(KEY)' --in $$out.bin --version '$(VERSION)' --out $$out.hotline-update; \
+	rm -f $$out.bin; \
+	$(BIN) update verify $$out.hotline-update
 
 # Regenerates the default voice prompts from text (espeak-ng, sox).
 prompts:

@@ -17,6 +17,7 @@ import (
 
 	"hotline/daemon"
 	"hotline/daemon/sdnotify"
+	"hotline/daemon/update"
 	"hotline/web"
 )
 
@@ -64,6 +65,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// An installed update runs in place of this process (see docs/UPDATE.md); back here, this
+	// binary runs.
+	if err := update.Launch(*data, version, append([]string{"run"}, args...)); err != nil {
+		log.Warn("update not started; running the built-in program", "err", err, "version", version)
+	}
+	if slot := update.RunningSlot(); slot != "" {
+		log.Info("running an installed update", "slot", slot, "version", version)
+	}
+	if err := restoreAfterRollback(ctx, *data, log); err != nil {
+		log.Error("putting back the backup made before the update", "err", err)
+	}
 
 	if nsims == 0 && len(modems) == 0 {
 		found, err := discoverModems(log)
@@ -93,6 +105,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	opts.Calls, opts.Disk = h.Board, h
 	opts.Callbacks, opts.SIP = h, h
 	opts.TestLine = h.Browser
+	opts.Control = h
+	opts.Clock = h
 	opts.Restart = func() {
 		select {
 		case restart <- struct{}{}:
@@ -111,7 +125,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("web admin: %w", err)
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           web.Throttle(srv.Handler(), web.ThrottleRate, web.ThrottleBurst), // the calls' audio comes first
 		ReadHeaderTimeout: web.ReadHeaderTimeout,
 		ReadTimeout:       web.ReadTimeout,
 		WriteTimeout:      web.WriteTimeout,
@@ -159,6 +173,25 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			log.Warn("watchdog", "err", err)
 		}
 	})
+	// An update on trial is kept once its admin has answered for a while.
+	if update.OnTrial(*data) {
+		log.Info("this update is on trial", "version", version, "for", update.TrialPeriod)
+		wg.Go(func() {
+			err := update.WatchTrial(runCtx, *data, update.TrialPeriod, update.TrialGiveUp, func() bool { return healthy(runCtx, url) })
+			switch {
+			case err == nil:
+				log.Info("update kept", "version", version)
+			case errors.Is(err, update.ErrNotHealthy):
+				// End: the supervisor starts the box again and the launcher goes back.
+				select {
+				case errc <- err:
+				default:
+				}
+			case runCtx.Err() == nil:
+				log.Warn("update trial", "err", err)
+			}
+		})
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():

@@ -6,6 +6,7 @@
 //	hotline passwd --data DIR
 //	hotline dtmf FILE.wav...
 //	hotline doctor [--modem ...]
+//	hotline update keygen|sign|verify|apply ...
 //	hotline version
 package main
 
@@ -51,6 +52,7 @@ commands:
   flow     export the call flow to a JSON file, or import one (flow export|import)
   dtmf     print the keys heard in WAV files
   doctor   check every modem: model, SIM, network, signal
+  update   make, check or install a signed update file (update keygen|sign|verify|apply)
   version  print the version
 
 "hotline COMMAND -h" shows the flags of a command.`
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdRun(ctx, rest, stdout, stderr)
 	case "call":
 		return cmdCall(ctx, rest, stdout, stderr)
+	case "sim": // simulated modems for a daemon in another process (tests); not in the usage
+		return cmdSim(ctx, rest, stdout, stderr)
 	case "passwd":
 		return cmdPasswd(ctx, rest, stdin, stdout, stderr)
 	case "dtmf":
@@ -75,6 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdFlow(ctx, rest, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(ctx, rest, stdout, stderr)
+	case "update":
+		return cmdUpdate(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "hotline", version)
 		return nil

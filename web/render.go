@@ -105,8 +105,8 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 		u := sess.User
 		v.User = &u
 		v.CSRF = sess.CSRF
-		if list, err := s.store.LiveVoicemail(r.Context(), true, 1000); err == nil {
-			v.NewVoicemail = len(list)
+		if n, err := s.store.CountNewVoicemail(r.Context()); err == nil {
+			v.NewVoicemail = min(n, 1000)
 		} else {
 			s.log.Warn("count new voicemail", "error", err)
 		}

@@ -69,6 +69,14 @@ type Options struct {
 	// TestLine places a test call from the owner's browser into the box
 	// (*browserline.Line, served by the switchboard); nil: the test-call page says it is off.
 	TestLine TestLine
+
+	// Control hangs up, transfers and rings operators for calls from the operator panel
+	// ((*daemon.Hotline)); nil: the panel only shows the calls.
+	Control CallControl
+
+	// Clock tells where the box's time came from and sets it by hand (settings page, see
+	// clock.go); nil: the page shows the time but no source, and cannot set it.
+	Clock BoxClock
 }
 
 // Server is the web admin. Make one with [New] and serve [Server.Handler].
@@ -102,6 +110,12 @@ type Server struct {
 	own *ownerFiles // the owner's prompts and backups (prompts.go, backup.go)
 
 	testLine TestLine // nil: no test calls from the browser (testcall.go)
+
+	control CallControl // nil: the panel only shows calls (panel_control.go)
+
+	boxClock BoxClock // nil: the clock's source is unknown and it cannot be set (clock.go)
+
+	upd *updates // the update page (update.go)
 }
 
 // New parses the templates and assets and builds the handler. It fails when the store is
@@ -125,6 +139,10 @@ func New(opts Options) (*Server, error) {
 	s.callbacks, s.sip, s.cbRuns = opts.Callbacks, opts.SIP, newCallbackRuns()
 	s.own = newOwnerFiles(opts.Store.Dir(), opts.Restart)
 	s.testLine = opts.TestLine
+	s.control = opts.Control
+	s.boxClock = opts.Clock
+	s.upd = &updates{}
+	s.loc = zoneAtStart(context.Background(), s)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -191,6 +209,10 @@ func (s *Server) routeTable() []route {
 		{"GET /events", viewAPI, s.handleEvents}, // the dashboard's live updates (Server-Sent Events)
 		{"GET /settings", ownerPage, s.handleSettingsForm},
 		{"POST /settings", ownerPage, s.handleSettings},
+		{"POST /settings/timezone", ownerPage, s.handleTimeZone},
+		{"POST /settings/clock", ownerPage, s.handleSetClock},
+		{"GET /api/clock", ownerAPI, s.handleAPIClock},
+		{"PUT /api/clock", ownerAPI, s.handleAPIClockPut},
 		{"GET /users", ownerPage, s.handleUsers},
 		{"POST /users", ownerPage, s.handleAddUser},
 		{"POST /users/{name}/password", ownerPage, s.handleUserPassword},
@@ -210,6 +232,12 @@ func (s *Server) routeTable() []route {
 		{"DELETE /api/voicemail/{id}", ownerAPI, s.handleAPIVoicemailDelete},
 		{"POST /api/voicemail/{id}/restore", ownerAPI, s.handleAPIVoicemailRestore},
 		{"GET /api/panel", viewAPI, s.handleAPIPanel},
+		{"POST /panel/lines/{line}/hangup", viewPage, s.panelForm(actHangup)}, // call control: operators too, panel_control.go
+		{"POST /panel/lines/{line}/transfer", viewPage, s.panelForm(actTransfer)},
+		{"POST /panel/lines/{line}/take", viewPage, s.panelForm(actTake)},
+		{"POST /api/panel/lines/{line}/hangup", viewAPI, s.panelAPI(actHangup)},
+		{"POST /api/panel/lines/{line}/transfer", viewAPI, s.panelAPI(actTransfer)},
+		{"POST /api/panel/lines/{line}/take", viewAPI, s.panelAPI(actTake)},
 		{"GET /sms", viewPage, s.handleSMS},
 		{"POST /sms/{id}/handled", viewPage, s.handleSMSHandled},
 		{"POST /sms/reply", viewPage, s.handleSMSReply},
@@ -217,6 +245,7 @@ func (s *Server) routeTable() []route {
 		{"GET /flow", ownerPage, s.handleFlow},
 		{"POST /flow", ownerPage, s.handleFlowPost},
 		{"POST /flow/revert", ownerPage, s.handleFlowRevert},
+		{"POST /flow/prompt", ownerPage, s.handleFlowPrompt}, // streamed multipart, answers JSON (flows.js)
 		{"GET /hours", ownerPage, s.handleHours},
 		{"POST /hours", ownerPage, s.handleHoursPost},
 		{"POST /hours/override", ownerPage, s.handleHoursOverride},
@@ -224,6 +253,7 @@ func (s *Server) routeTable() []route {
 		{"POST /operators", ownerPage, s.handleOperatorAdd},
 		{"POST /operators/{id}", ownerPage, s.handleOperatorEdit},
 		{"POST /operators/{id}/available", ownerPage, s.handleOperatorAvailable},
+		{"POST /operators/{id}/hours", ownerPage, s.handleOperatorHours},
 		{"POST /operators/{id}/delete", ownerPage, s.handleOperatorDelete},
 		{"GET /operators/{id}/qr.png", ownerPage, s.handleOperatorQR},
 		{"GET /callbacks", viewPage, s.handleCallbacks},
@@ -251,6 +281,11 @@ func (s *Server) routeTable() []route {
 		{"POST /backup/restore", ownerPage, s.handleRestore},         // streamed multipart, see upload.go
 		{"POST /backup/cancel", ownerPage, s.handleRestoreCancel},
 		{"GET /api/backup/status", ownerAPI, s.handleAPIBackupStatus},
+		{"GET /update", ownerPage, s.handleUpdate},
+		{"POST /update/upload", ownerPage, s.handleUpdateUpload}, // streamed multipart, see upload.go
+		{"POST /update/apply", ownerPage, s.handleUpdateApply},
+		{"POST /update/cancel", ownerPage, s.handleUpdateCancel},
+		{"GET /api/update/status", ownerAPI, s.handleAPIUpdateStatus},
 		{"GET /welcome", ownerPage, s.handleWelcome},
 		{"POST /welcome", ownerPage, s.handleWelcomeSave},
 		{"GET /testcall", ownerPage, s.handleTestCall},

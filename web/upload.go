@@ -31,6 +31,7 @@ var uploadRoutes = map[string]struct {
 	read  time.Duration
 }{
 	"/prompts/upload": {maxPromptUpload, promptUploadFor},
+	"/flow/prompt":    {maxPromptUpload, promptUploadFor},
 	"/backup/restore": {maxBackupUpload, backupUploadFor},
 }
 
