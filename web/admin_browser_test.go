@@ -33,26 +33,8 @@ func TestBrowserDashboardLive(t *testing.T) {
 	browser := startChromium(t)
 	ctx, cancel := context.WithTimeout(browser, 45*time.Second)
 	defer cancel()
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	eval := func(name, js string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return v
-	}
-	poll := func(name, js string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			t.Fatalf("waiting for %s: %v", name, err)
-		}
-	}
+	b := newTab(t, ctx)
+	step, eval, poll := b.step, b.eval, b.poll
 
 	step("login",
 		chromedp.EmulateViewport(360, 800),

@@ -43,20 +43,8 @@ func TestBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(browser, 40*time.Second)
 	defer cancel()
 
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	eval := func(name, js string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return v
-	}
+	b := newTab(t, ctx)
+	step, eval := b.step, b.eval
 	location := func() string {
 		t.Helper()
 		loc, err := chromedp.Run(ctx, chromedp.Location())

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -67,4 +68,56 @@ func useSession(base string, cookie *http.Cookie, lang string) chromedp.Action[c
 	return chromedp.Steps(chromedp.Navigate(base+"/healthz"),
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.cookie = %q`, cookie.Name+"="+cookie.Value+"; path=/")),
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.cookie = %q`, langCookie+"="+lang+"; path=/")))
+}
+
+// tab drives the browser for one test: each step that fails ends the test with its name.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// newTab wraps a browser context (from startChromium, bound by a deadline) for t.
+func newTab(t *testing.T, ctx context.Context) *tab { return &tab{t: t, ctx: ctx} }
+
+// step runs browser actions.
+func (b *tab) step(name string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// eval returns the value of a script in the page.
+func (b *tab) eval(name, js string) any {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[any](js))
+	if err != nil {
+		b.t.Fatalf("%s: %v", name, err)
+	}
+	return v
+}
+
+// poll waits up to 20 s for a script to be true in the page.
+func (b *tab) poll(name, js string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		b.t.Fatalf("waiting for %s: %v", name, err)
+	}
+}
+
+// await is poll across reloads (the page's own script or a form navigates), asking every
+// 100 ms for up to 20 s.
+func (b *tab) await(name, js string) {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
+		if err == nil && v {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("waiting for %s: %v", name, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -31,20 +31,8 @@ func TestBrowserFlowEditor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(browser, 40*time.Second)
 	defer cancel()
 
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	eval := func(name, js string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return v
-	}
+	b := newTab(t, ctx)
+	step, eval := b.step, b.eval
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
@@ -176,26 +164,8 @@ func TestBrowserFlowPrompt(t *testing.T) {
 		chromedp.Flag("use-fake-device-for-media-stream", true))
 	ctx, cancel := context.WithTimeout(browser, 40*time.Second)
 	defer cancel()
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	poll := func(name, js string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			t.Fatalf("waiting for %s: %v", name, err)
-		}
-	}
-	eval := func(name, js string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return v
-	}
+	b := newTab(t, ctx)
+	step, poll, eval := b.step, b.poll, b.eval
 	T := messages[langEN]
 	step("open /flow", chromedp.EmulateViewport(360, 800), chromedp.Navigate(ts.URL+"/healthz"),
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.cookie = %q`, cookie.Name+"="+cookie.Value+"; path=/")),

@@ -36,41 +36,8 @@ func TestBrowserInboxAndPanel(t *testing.T) {
 	browser := startChromium(t)
 	ctx, cancel := context.WithTimeout(browser, 45*time.Second)
 	defer cancel()
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	eval := func(name, js string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return v
-	}
-	poll := func(name, js string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-			t.Fatalf("waiting for %s: %v", name, err)
-		}
-	}
-	// await is poll across a reload: the page's own script navigates.
-	await := func(name, js string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-			if err == nil && v {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("waiting for %s: %v", name, err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	b := newTab(t, ctx)
+	step, eval, poll, await := b.step, b.eval, b.poll, b.await
 	id := strconv.FormatInt(vm, 10)
 
 	step("login",

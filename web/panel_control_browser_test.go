@@ -40,35 +40,8 @@ func TestBrowserPanelCallControl(t *testing.T) {
 	browser := startChromium(t)
 	ctx, cancel := context.WithTimeout(browser, 45*time.Second)
 	defer cancel()
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	eval := func(name, js string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		return v
-	}
-	// await polls across reloads: the page's own script and the forms navigate.
-	await := func(name, js string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-			if err == nil && v {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("waiting for %s: %v", name, err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	b := newTab(t, ctx)
+	step, eval, await := b.step, b.eval, b.await
 	focused := func(name, selector string) {
 		t.Helper()
 		if v := eval(name, `document.activeElement === document.querySelector(`+strconv.Quote(selector)+`)`); v != true {

@@ -33,12 +33,8 @@ func TestBrowserTestCall(t *testing.T) {
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	b := newTab(t, ctx)
+	step := b.step
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))

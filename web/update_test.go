@@ -288,12 +288,8 @@ func TestBrowserUpdate(t *testing.T) {
 	browser := startChromium(t)
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	b := newTab(t, ctx)
+	step := b.step
 	fits := func(page string) {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))

@@ -48,12 +48,8 @@ func TestBrowserWelcome(t *testing.T) {
 	browser := startChromium(t, chromedp.Flag("lang", "ru"))
 	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
 	defer cancel()
-	step := func(name string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	b := newTab(t, ctx)
+	step := b.step
 	location := func() string {
 		t.Helper()
 		loc, err := chromedp.Run(ctx, chromedp.Location())
