@@ -113,6 +113,11 @@ type Config struct {
 	MDNS string
 	// Now is the wall clock the schedules read (nil: time.Now); tests set it.
 	Now func() time.Time
+	// Speed runs the calls Speed times faster than real time (0 or 1: real time), for soak
+	// tests on simulated lines: the switchboard's waits (switchboard.Options.Speed) and the
+	// simulated modems' rings, frames and callers (sim.Options.Speed). Real lines' drivers
+	// (AT timeouts, the 60 ms underrun deadline) stay on the wall clock.
+	Speed float64
 }
 
 // Hotline is the running box: store, lines, switchboard.
@@ -254,6 +259,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	h.alerts = newAlerter(h)
 	own := custom.Prompts{Dir: filepath.Join(st.Dir(), custom.PromptDir)}
 	h.Board = switchboard.New(switchboard.Options{
+		Speed:        cfg.Speed,
 		Store:        st,
 		Prompts:      own.Or(prompts.Load), // the owner's recording first, else the box's own
 		Flow:         flows.current,
@@ -291,7 +297,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		}
 		id := fmt.Sprintf("gsm%d", i+1)
 		m, err := newSim(kind, sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports,
-			Garbage: cfg.SimGarbage, Callees: h.Callees, USSDReply: "Баланс: 250.00 р."})
+			Garbage: cfg.SimGarbage, Callees: h.Callees, Speed: cfg.Speed, USSDReply: "Баланс: 250.00 р."})
 		if err != nil {
 			h.Close()
 			return nil, fmt.Errorf("simulated modem %s: %w", id, err)

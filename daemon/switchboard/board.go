@@ -68,6 +68,12 @@ type Options struct {
 	ClockUnset func() bool
 	// Now is the wall clock schedules are read from (nil: time.Now).
 	Now func() time.Time
+	// Speed runs the call path's waits Speed times faster than real time (0 or 1: real time;
+	// a simulator's lines that deliver their frames as much faster, for soak tests): the
+	// menus' timeouts, ringing, queue waits and announcements, the operator's take-key wait.
+	// The audio follows the line's own frames. Waits and talk times in the call summary are
+	// call time; the record's timestamps (started, answered, ended) stay wall clock.
+	Speed float64
 }
 
 // CallEnd tells subscribers that a call's record is complete.
@@ -80,6 +86,7 @@ type CallEnd struct {
 type Board struct {
 	opts Options
 	log  *slog.Logger
+	clk  clock // the call path's waits (Options.Speed)
 
 	mu      sync.Mutex
 	subs    map[chan CallEnd]struct{}
@@ -97,12 +104,15 @@ func New(opts Options) *Board {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Board{opts: opts, log: opts.Logger, subs: map[chan CallEnd]struct{}{}, states: map[string]string{}, active: map[string]activeCall{}, lines: map[string]*lineState{}, talking: map[string]int{}}
+	return &Board{opts: opts, log: opts.Logger, clk: newClock(opts.Speed), subs: map[chan CallEnd]struct{}{}, states: map[string]string{}, active: map[string]activeCall{}, lines: map[string]*lineState{}, talking: map[string]int{}}
 }
 
 // Subscribe returns a channel that receives every finished call until cancel is called.
 func (b *Board) Subscribe() (<-chan CallEnd, func()) {
-	ch := make(chan CallEnd, 16)
+	// Room for every call that ends on the other lines while a subscriber waits through one
+	// call of its own (a test call on a simulator running faster than real time ends dozens):
+	// a full channel loses the event.
+	ch := make(chan CallEnd, 256)
 	b.mu.Lock()
 	b.subs[ch] = struct{}{}
 	b.mu.Unlock()

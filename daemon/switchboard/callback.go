@@ -85,5 +85,5 @@ func (b *Board) Callback(ctx context.Context, number string, operators []string,
 		t.drop()
 	}
 	d.hangup()
-	return t.who, time.Since(start), nil
+	return t.who, b.clk.since(start), nil
 }

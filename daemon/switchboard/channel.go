@@ -83,7 +83,8 @@ func (c *channel) FlushKeys() {
 	}
 }
 
-// WaitKey waits up to timeout for a key; it returns 0 when none came.
+// WaitKey waits up to timeout (on the wall clock: callers scale it by Board.clk) for a key; it
+// returns 0 when none came.
 func (c *channel) WaitKey(ctx context.Context, timeout time.Duration) (byte, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()

@@ -115,7 +115,7 @@ rounds:
 		if len(persons) == 0 {
 			// Nobody logged in or reachable: waiting would help no one.
 			e.log.Info("nobody can answer now")
-			res.Wait = time.Since(start)
+			res.Wait = b.clk.since(start)
 			return res, ctx.Err()
 		}
 		if took == nil {
@@ -123,7 +123,7 @@ rounds:
 		}
 		if len(persons) == 0 && !req.Queue {
 			e.log.Info("everyone is on a call")
-			res.Wait = time.Since(start)
+			res.Wait = b.clk.since(start)
 			return res, ctx.Err()
 		}
 		var groups [][]Person
@@ -142,18 +142,18 @@ rounds:
 			}
 			d := ring
 			if req.Queue && took == nil {
-				d = min(d, maxWait-time.Since(start))
+				d = min(d, maxWait-b.clk.since(start))
 				if d <= 0 {
 					break
 				}
 			}
 			t, left, err := e.ringGroup(ctx, g, d, req.LeaveKey)
 			if err != nil {
-				res.Wait = time.Since(start)
+				res.Wait = b.clk.since(start)
 				return res, err
 			}
 			if left {
-				res.Left, res.Wait = true, time.Since(start)
+				res.Left, res.Wait = true, b.clk.since(start)
 				return res, nil
 			}
 			if t.who == "" {
@@ -163,7 +163,7 @@ rounds:
 				continue
 			}
 			stopMusic()
-			res.Answered, res.By, res.Wait = true, t.who, time.Since(start)
+			res.Answered, res.By, res.Wait = true, t.who, b.clk.since(start)
 			if req.Queue {
 				b.dequeue(e.c)
 			}
@@ -174,18 +174,18 @@ rounds:
 			}
 			e.talk(ctx, t)
 			stopRec()
-			res.Talk = time.Since(talkStart)
+			res.Talk = b.clk.since(talkStart)
 			return res, ctx.Err()
 		}
-		if !req.Queue || time.Since(start) >= maxWait {
-			res.Wait = time.Since(start)
+		if !req.Queue || b.clk.since(start) >= maxWait {
+			res.Wait = b.clk.since(start)
 			return res, ctx.Err()
 		}
 		// Nobody took it this round: wait a little, listening for the leave key.
 		e.c.setPhase(StateQueue)
-		left, err := e.waitLeave(ctx, min(queueRetry, maxWait-time.Since(start)), req.LeaveKey)
+		left, err := e.waitLeave(ctx, min(queueRetry, maxWait-b.clk.since(start)), req.LeaveKey)
 		if err != nil || left {
-			res.Left, res.Wait = left, time.Since(start)
+			res.Left, res.Wait = left, b.clk.since(start)
 			return res, err
 		}
 	}
@@ -197,7 +197,7 @@ func (e *callEnv) waitLeave(ctx context.Context, d time.Duration, leave byte) (b
 	if d <= 0 {
 		return false, nil
 	}
-	t := time.NewTimer(d)
+	t := e.board().clk.newTimer(d)
 	defer t.Stop()
 	for {
 		select {
@@ -240,11 +240,12 @@ func (e *callEnv) holdMusic(ctx context.Context, req ivr.Connect) func() {
 	if req.Queue && announce <= 0 {
 		announce = defaultAnnounce
 	}
+	clk := e.board().clk
 	go func() {
 		defer close(done)
 		last := time.Now()
 		for ctx.Err() == nil {
-			if req.Queue && time.Since(last) >= announce {
+			if req.Queue && clk.since(last) >= announce {
 				last = time.Now()
 				if pos := e.board().position(e.c); pos > 0 {
 					if s := e.positionPrompt(pos); s != nil {
@@ -257,7 +258,7 @@ func (e *callEnv) holdMusic(ctx context.Context, req ivr.Connect) func() {
 			if len(music) == 0 {
 				select {
 				case <-ctx.Done():
-				case <-time.After(time.Second):
+				case <-clk.after(time.Second):
 				}
 				continue
 			}
@@ -284,7 +285,7 @@ func (e *callEnv) positionPrompt(pos int) []int16 {
 // call from the panel meanwhile stops the ringing: e.took says whom to ring instead.
 func (e *callEnv) ringGroup(ctx context.Context, group []Person, d time.Duration, leave byte) (taken, bool, error) {
 	b := e.board()
-	rctx, cancel := context.WithTimeout(ctx, d)
+	rctx, cancel := b.clk.withTimeout(ctx, d)
 	defer cancel()
 	results := make(chan taken, len(group)+1)
 	var wg sync.WaitGroup
@@ -407,7 +408,7 @@ func (e *callEnv) ringMobile(ctx context.Context, p Person) (taken, error) {
 	for range 2 {
 		k, err := d.ch.Play(ctx, ann, true)
 		if err == nil && k == 0 {
-			k, err = d.ch.WaitKey(ctx, mobileTakeWait/2)
+			k, err = d.ch.WaitKey(ctx, e.board().clk.wall(mobileTakeWait/2))
 		}
 		if err != nil {
 			d.hangup()
@@ -509,7 +510,7 @@ func (e *callEnv) transfer(ctx context.Context, to transferred) (Leg, string) {
 	e.c.setPhase(StateRinging, cmp.Or(to.name, user))
 	stop := e.holdMusic(ctx, ivr.Connect{})
 	defer stop()
-	rctx, cancel := context.WithTimeout(ctx, defaultRing)
+	rctx, cancel := b.clk.withTimeout(ctx, defaultRing)
 	defer cancel()
 	leg, got, err := b.opts.People.RingSIP(rctx, []string{user}, e.c.callerNumber())
 	if err != nil {

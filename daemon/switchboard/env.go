@@ -76,7 +76,7 @@ func (e *callEnv) Play(ctx context.Context, prompt string, bargeIn bool) (byte, 
 }
 
 func (e *callEnv) WaitKey(ctx context.Context, timeout time.Duration) (byte, error) {
-	return e.ch.WaitKey(ctx, timeout)
+	return e.ch.WaitKey(ctx, e.board().clk.wall(timeout))
 }
 
 // Voicemail plays the beep and records the caller into a WAV file under the voicemail folder;

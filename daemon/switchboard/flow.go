@@ -104,7 +104,7 @@ func (c *call) run(parent context.Context) {
 		// at once; wait for it a moment.
 		select {
 		case <-c.ctx.Done():
-		case <-time.After(time.Second):
+		case <-c.l.b.clk.after(time.Second):
 		}
 	}
 	switch cause := context.Cause(ctx); {

@@ -570,3 +570,44 @@ func TestPauseUnderruns(t *testing.T) {
 		}
 	}
 }
+
+// TestSpeed: at Options.Speed 10 a call's rings, frames and the caller's timing run ten times
+// faster than real time, and the result reports call time.
+func TestSpeed(t *testing.T) {
+	const (
+		speed = 10
+		after = 4 * time.Second // call time: 0.4 s on the wall clock
+	)
+	m := startModem(t, Options{RingInterval: 3 * time.Second, Speed: speed})
+	at := dialAT(t, m)
+	at.initBox(false)
+	audio := dialAudio(t, m)
+	start := time.Now()
+	calls := placeCall(t.Context(), m, Caller{From: "+4930123456", HangupAfter: after, MaxRings: 2})
+	// Let the first ring pass: the second comes 0.3 s later.
+	at.waitFor("RING", 2*time.Second)
+	at.waitFor("RING", 2*time.Second)
+	rang := time.Since(start)
+	at.cmd("ATA", "OK")
+	at.waitFor("NO CARRIER", 5*time.Second)
+	o := awaitCall(t, calls)
+	took := time.Since(start)
+	if o.err != nil {
+		t.Fatalf("Call: %v", o.err)
+	}
+	r := o.res
+	if !r.Answered || r.HungUpBy != "caller" || r.Duration < after || r.AnsweredAfter < 3*time.Second {
+		t.Errorf("Answered %v, HungUpBy %q, Duration %v, AnsweredAfter %v; want answered, caller, >= %v after >= 3 s of call time",
+			r.Answered, r.HungUpBy, r.Duration, r.AnsweredAfter, after)
+	}
+	// At real time two rings take 3 s and the call 4 s more: 7 s in all. (Generous bounds: a
+	// busy machine slows the test down, never speeds it up.)
+	if rang >= 3*time.Second || took >= 7*time.Second {
+		t.Errorf("two rings took %v and the whole call %v: not faster than real time", rang, took)
+	}
+	// Frames came every 2 ms: far more than the 20 ms pace would send in that time.
+	time.Sleep(100 * time.Millisecond)
+	if n, real := audio.bytesRead()/320, int(took/voice.FrameDuration); n <= real {
+		t.Errorf("caller sent %d frames in %v; at real time %d", n, took, real)
+	}
+}

@@ -201,7 +201,7 @@ func runCallee(ctx context.Context, e dialer, cs *callState, c Callee, id string
 		dir.add(res)
 	}()
 	wait := func(d time.Duration) (ok bool) {
-		t := time.NewTimer(d)
+		t := time.NewTimer(e.wall(d))
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -251,7 +251,7 @@ func runCallee(ctx context.Context, e dialer, cs *callState, c Callee, id string
 	res.Heard = make([]int16, 0, 10*voice.Rate)
 	pos, nextKey := 0, 0
 	var lastTick time.Time // when the last tick was handled while the audio was live
-	tick := time.NewTicker(voice.FrameDuration)
+	tick := time.NewTicker(e.wall(voice.FrameDuration))
 	defer tick.Stop()
 	finish := func(by string) {
 		for drained := false; !drained; {
@@ -263,7 +263,7 @@ func runCallee(ctx context.Context, e dialer, cs *callState, c Callee, id string
 			}
 		}
 		res.HungUpBy = by
-		res.Duration = time.Since(answeredAt)
+		res.Duration = e.callTime(time.Since(answeredAt))
 		res.DigitsSent = c.Digits[:nextKey]
 	}
 	for {
@@ -285,7 +285,7 @@ func runCallee(ctx context.Context, e dialer, cs *callState, c Callee, id string
 			} else {
 				lastTick = time.Time{}
 			}
-			since := now.Sub(answeredAt)
+			since := e.callTime(now.Sub(answeredAt))
 			if (c.HangupAfter > 0 && since >= c.HangupAfter) || since >= c.MaxDuration {
 				by := "callee"
 				if !e.callerHangUp(cs) {

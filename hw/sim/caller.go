@@ -114,6 +114,10 @@ type network interface {
 	stopped() <-chan struct{}
 	// ringInterval is the time between two rings.
 	ringInterval() time.Duration
+	// wall is how long d of call time lasts on the wall clock (Options.Speed); callTime is
+	// the converse.
+	wall(d time.Duration) time.Duration
+	callTime(d time.Duration) time.Duration
 }
 
 // frameSender is a network that carries the caller's voice in its own way rather than as
@@ -231,12 +235,12 @@ ringing:
 
 	r.answeredAt = e.answerTime(cs)
 	r.res.Answered = true
-	r.res.AnsweredAfter = r.answeredAt.Sub(firstRing)
+	r.res.AnsweredAfter = e.callTime(r.answeredAt.Sub(firstRing))
 	r.res.Heard = make([]int16, 0, 30*voice.Rate)
 	r.phase = phListen
 	r.lastFrame = r.answeredAt
 
-	tick := time.NewTicker(voice.FrameDuration)
+	tick := time.NewTicker(e.wall(voice.FrameDuration))
 	defer tick.Stop()
 	for {
 		select {
@@ -251,7 +255,7 @@ ringing:
 		case f := <-cs.frames:
 			r.hear(&f, time.Now())
 		case now := <-tick.C:
-			since := now.Sub(r.answeredAt)
+			since := e.callTime(now.Sub(r.answeredAt))
 			if r.c.HangupAfter > 0 && since >= r.c.HangupAfter {
 				r.hangUp()
 				return r.finish(), nil
@@ -287,7 +291,7 @@ func (r *callRun) finish() Result {
 	if p, ok := r.e.(interface{ lateFrames() int }); ok {
 		r.res.LateFrames = p.lateFrames() // the modem paces the caller's audio itself
 	}
-	r.res.Duration = time.Since(r.answeredAt)
+	r.res.Duration = r.e.callTime(time.Since(r.answeredAt))
 	r.res.DigitsSent = r.c.Digits[:r.keysStarted]
 	r.res.SecondsHeard = float64(r.soundFrames) / voice.FramesPerSecond
 	return r.res
@@ -345,7 +349,7 @@ func (r *callRun) silence() {
 // tick runs every 20 ms of the call: counts silence when the box sends nothing, and sends the
 // caller's next frame.
 func (r *callRun) tick(now time.Time) {
-	if now.Sub(r.lastFrame) > noAudioAfter {
+	if r.e.callTime(now.Sub(r.lastFrame)) > noAudioAfter {
 		r.silence()
 	}
 	r.next(&r.out)
@@ -380,6 +384,7 @@ func (r *callRun) tick(now time.Time) {
 // between two frames: one after 60 ms without a frame, one more every 20 ms after that, where
 // the box may take a frame up to 20 ms late itself (scheduling on a busy machine) and so see
 // the gap 20 ms longer.
+// gap is wall-clock time at any Options.Speed, as the drivers' underrun deadline is.
 func pauseUnderruns(gap time.Duration) int {
 	if gap <= 40*time.Millisecond {
 		return 0

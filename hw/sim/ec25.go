@@ -42,6 +42,12 @@ type Options struct {
 	ToneReports bool
 	// RingInterval is the time between two rings of an incoming call; 0 means 3 s.
 	RingInterval time.Duration
+	// Speed runs the modem's calls Speed times faster than real time (0 or less than 1: real
+	// time): the rings, the 20 ms audio frames of callers, callees and the FXO line, and the
+	// callers' and callees' timings (Caller.HangupAfter, Callee.AnswerAfter, ...) are paced
+	// by the wall clock divided by Speed, and the durations in results are scaled back to call
+	// time. The AT side (replies, BootTime, the SIM7600's audio set-up delay) stays real time.
+	Speed float64
 	// Garbage makes the AT port emit stray lines and binary junk now and then, between replies
 	// and URCs, as flaky modems do.
 	Garbage bool

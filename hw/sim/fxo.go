@@ -468,10 +468,10 @@ func (m *FXO) onHookLocked() {
 	m.log.Info("call released by the box", "from", cs.from)
 }
 
-// pace sends 20 ms of voice data every 20 ms while the modem is in data mode: the caller's
-// next frame, or silence.
+// pace sends 20 ms of voice data every 20 ms (of call time: Options.Speed) while the modem is
+// in data mode: the caller's next frame, or silence.
 func (m *FXO) pace(ctx context.Context) {
-	tick := time.NewTicker(voice.FrameDuration)
+	tick := time.NewTicker(m.wall(voice.FrameDuration))
 	defer tick.Stop()
 	var (
 		f   voice.Frame
@@ -586,7 +586,7 @@ func (m *FXO) ring(cs *callState) bool {
 	if m.rings == 1 && m.vcid && !m.fx.CIDBeforeRing {
 		// The exchange sends caller ID in the pause after the first ring.
 		lines := m.cidLines(cs)
-		m.cidTimer = time.AfterFunc(m.opts.RingInterval/2, func() {
+		m.cidTimer = time.AfterFunc(m.ringInterval()/2, func() {
 			m.mu.Lock()
 			defer m.mu.Unlock()
 			if m.call == cs && cs.stat == statIncoming && !m.closed {

@@ -151,4 +151,26 @@ func (l *line) answerTime(cs *callState) time.Time {
 }
 
 func (l *line) stopped() <-chan struct{}    { return l.runDone }
-func (l *line) ringInterval() time.Duration { return l.opts.RingInterval }
+func (l *line) ringInterval() time.Duration { return l.wall(l.opts.RingInterval) }
+
+// wall is how long d of call time lasts on the wall clock at the modem's speed.
+func (l *line) wall(d time.Duration) time.Duration { return wallTime(d, l.opts.Speed) }
+
+// callTime is how much call time a wall-clock d is at the modem's speed.
+func (l *line) callTime(d time.Duration) time.Duration { return callTime(d, l.opts.Speed) }
+
+// wallTime is d of call time on the wall clock at speed (below 1: real time).
+func wallTime(d time.Duration, speed float64) time.Duration {
+	if speed <= 1 {
+		return d
+	}
+	return time.Duration(float64(d) / speed)
+}
+
+// callTime is the call time a wall-clock d stands for at speed (below 1: real time).
+func callTime(d time.Duration, speed float64) time.Duration {
+	if speed <= 1 {
+		return d
+	}
+	return time.Duration(float64(d) * speed)
+}

@@ -15,8 +15,8 @@ const (
 	simcomRevision = "LE20B04SIM7600G22"
 )
 
-// cpcmregDelay is how long after the answer the simulated SIM7600 refuses AT+CPCMREG=1, as
-// the real firmware does for a variable while.
+// cpcmregDelay is how long after the answer (in call time: Options.Speed) the simulated
+// SIM7600 refuses AT+CPCMREG=1, as the real firmware does for a variable while.
 const cpcmregDelay = 200 * time.Millisecond
 
 // SIM7600 is a simulated SIMCom SIM7600 on two pseudo-terminals: the AT port (the real
@@ -157,7 +157,7 @@ func (s *SIM7600) cpcmreg(c command) final {
 		return ok
 	case "1":
 		cs := m.call
-		if cs == nil || cs.stat != statActive || time.Since(cs.answeredAt) < cpcmregDelay {
+		if cs == nil || cs.stat != statActive || time.Since(cs.answeredAt) < m.wall(cpcmregDelay) {
 			return fail
 		}
 		s.pcmOn = true
