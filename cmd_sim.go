@@ -51,7 +51,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// `hotline run --sim`.
 	callees := sim.NewCallees()
 	callees.SetDefault(sim.Callee{AnswerAfter: 2 * time.Second, Digits: "1", DigitsAfter: 3 * time.Second, HangupAfter: 30 * time.Second})
-	s := &simServer{modems: map[string]simModem{}, busy: map[string]bool{}}
+	s := &simServer{modems: map[string]sim.Modem{}, busy: map[string]bool{}}
 	defer func() {
 		for _, m := range s.modems {
 			m.Close()
@@ -59,7 +59,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}()
 	for i, kind := range kinds.kinds {
 		id := fmt.Sprintf("gsm%d", i+1)
-		m, err := newSimModem(kind, sim.Options{ID: id, Logger: log.With("line", id), ToneReports: true, Callees: callees})
+		m, err := sim.New(kind, sim.Options{ID: id, Logger: log.With("line", id), ToneReports: true, Callees: callees})
 		if err != nil {
 			return fmt.Errorf("sim %s: %w", id, err)
 		}
@@ -108,32 +108,9 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return runErr
 }
 
-// simModem is a simulated modem of any dialect.
-type simModem interface {
-	ATPath() string
-	AudioPath() string
-	Run(ctx context.Context) error
-	Close() error
-	Call(ctx context.Context, c sim.Caller) (sim.Result, error)
-}
-
-func newSimModem(kind string, opts sim.Options) (simModem, error) {
-	switch kind {
-	case "quectel":
-		return sim.NewEC25(opts)
-	case "simcom":
-		return sim.NewSIM7600(opts)
-	case "huawei":
-		return sim.NewHuawei(opts)
-	case "fxo":
-		return sim.NewFXO(opts)
-	}
-	return nil, fmt.Errorf("unknown kind %q", kind)
-}
-
 // simServer places the calls asked for over HTTP, one at a time per modem.
 type simServer struct {
-	modems map[string]simModem
+	modems map[string]sim.Modem
 	mu     sync.Mutex
 	busy   map[string]bool
 }
@@ -179,7 +156,7 @@ func (s *simServer) call(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-func (s *simServer) take(want string) (string, simModem, error) {
+func (s *simServer) take(want string) (string, sim.Modem, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if want != "" {

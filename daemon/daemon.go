@@ -128,7 +128,7 @@ type Hotline struct {
 	cfg   Config
 	log   *slog.Logger
 	lines []lineRunner
-	sims  map[string]simModem
+	sims  map[string]sim.Modem
 
 	simMu   sync.Mutex
 	simBusy map[string]bool
@@ -155,29 +155,6 @@ type gsmLine interface {
 type lineRunner struct {
 	line gsmLine
 	kind string // quectel, simcom, huawei, fxo
-}
-
-// simModem is a simulated modem of any dialect.
-type simModem interface {
-	ATPath() string
-	AudioPath() string
-	Run(ctx context.Context) error
-	Close() error
-	Call(ctx context.Context, c sim.Caller) (sim.Result, error)
-}
-
-func newSim(kind string, opts sim.Options) (simModem, error) {
-	switch kind {
-	case "", "quectel":
-		return sim.NewEC25(opts)
-	case "simcom":
-		return sim.NewSIM7600(opts)
-	case "huawei":
-		return sim.NewHuawei(opts)
-	case "fxo":
-		return sim.NewFXO(opts)
-	}
-	return nil, fmt.Errorf("unknown kind of simulated modem %q (known: %s)", kind, strings.Join(modemKinds, ", "))
 }
 
 // Open opens the store and the lines; Run starts them.
@@ -210,7 +187,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Hotline{Store: st, cfg: cfg, log: cfg.Logger, sims: map[string]simModem{}, simBusy: map[string]bool{}}
+	h := &Hotline{Store: st, cfg: cfg, log: cfg.Logger, sims: map[string]sim.Modem{}, simBusy: map[string]bool{}}
 	h.disk, err = diskguard.New(diskguard.Config{
 		Dir:          st.Dir(),
 		MinFreeBytes: cfg.DiskFloor,
@@ -296,7 +273,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 			kind = "quectel"
 		}
 		id := fmt.Sprintf("gsm%d", i+1)
-		m, err := newSim(kind, sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports,
+		m, err := sim.New(kind, sim.Options{ID: id, Logger: cfg.Logger.With("subsys", "sim", "line", id), ToneReports: cfg.SimToneReports,
 			Garbage: cfg.SimGarbage, Callees: h.Callees, Speed: cfg.Speed, USSDReply: "Баланс: 250.00 р."})
 		if err != nil {
 			h.Close()
@@ -633,7 +610,7 @@ func (h *Hotline) TestCall(ctx context.Context, tc TestCall) (TestCallResult, er
 	}
 }
 
-func (h *Hotline) pickSim(want string) (string, simModem, error) {
+func (h *Hotline) pickSim(want string) (string, sim.Modem, error) {
 	h.simMu.Lock()
 	defer h.simMu.Unlock()
 	if want != "" {
