@@ -58,6 +58,7 @@ type Callee struct {
 	DigitsAfter   time.Duration
 	NoToneReports bool
 	// HangupAfter makes the callee hang up this long after the answer; 0 waits for the box.
+	// Like DigitsAfter it is counted in the callee's own 20 ms frames (see Caller.HangupAfter).
 	HangupAfter time.Duration
 	// MaxDuration caps an answered call as a safety net; 0 means 5 minutes.
 	MaxDuration time.Duration
@@ -285,8 +286,10 @@ func runCallee(ctx context.Context, e dialer, cs *callState, c Callee, id string
 			} else {
 				lastTick = time.Time{}
 			}
-			since := e.callTime(now.Sub(answeredAt))
-			if (c.HangupAfter > 0 && since >= c.HangupAfter) || since >= c.MaxDuration {
+			// The callee's script runs on its own 20 ms steps (pos), its safety net on the
+			// wall clock; see Caller.HangupAfter.
+			own := time.Duration(pos/voice.FrameSamples) * voice.FrameDuration
+			if (c.HangupAfter > 0 && own >= c.HangupAfter) || e.callTime(now.Sub(answeredAt)) >= c.MaxDuration {
 				by := "callee"
 				if !e.callerHangUp(cs) {
 					by = "box"

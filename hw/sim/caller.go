@@ -27,6 +27,9 @@ type Caller struct {
 	// after the first sound and 1 s of silence, as if no key had been pressed.
 	Say []int16
 	// HangupAfter makes the caller hang up this long after the answer; 0 waits for the box.
+	// It is counted in the caller's own 20 ms frames, as everything it does is, not on the
+	// wall clock: a simulator paused by a busy machine does all of its script that much later,
+	// never fewer of its steps in the time (its keys, then its hang-up, in the order meant).
 	HangupAfter time.Duration
 	// MaxRings is how many rings the caller waits for an answer before giving up; 0 means 10.
 	MaxRings int
@@ -189,6 +192,7 @@ type callRun struct {
 	tx        [2 * voice.FrameSamples]byte
 	txPending int         // bytes of tx still to write
 	frameNo   int         // frames of the caller's audio so far
+	ticks     int         // 20 ms steps of the caller since the answer: its own clock
 	late      voice.Frame // a frame held back (LateEvery)
 	hasLate   bool
 }
@@ -255,12 +259,12 @@ ringing:
 		case f := <-cs.frames:
 			r.hear(&f, time.Now())
 		case now := <-tick.C:
-			since := e.callTime(now.Sub(r.answeredAt))
-			if r.c.HangupAfter > 0 && since >= r.c.HangupAfter {
+			r.ticks++
+			if r.c.HangupAfter > 0 && time.Duration(r.ticks)*voice.FrameDuration >= r.c.HangupAfter {
 				r.hangUp()
 				return r.finish(), nil
 			}
-			if since >= r.c.MaxDuration {
+			if e.callTime(now.Sub(r.answeredAt)) >= r.c.MaxDuration { // a safety net: wall clock
 				r.hangUp()
 				return r.finish(), fmt.Errorf("%w (%v)", ErrMaxDuration, r.c.MaxDuration)
 			}
