@@ -137,7 +137,8 @@ func (s *simServer) call(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := m.Call(r.Context(), sim.Caller{From: tc.From, Digits: tc.Digits, Say: say,
 		HangupAfter: time.Duration(tc.HangupAfterMS) * time.Millisecond, MaxRings: tc.MaxRings,
-		NoToneReports: tc.InbandOnly, DropEvery: tc.DropEvery, LateEvery: tc.LateEvery})
+		HangupAfterHeard: time.Duration(tc.HangupAfterHeardMS) * time.Millisecond,
+		NoToneReports:    tc.InbandOnly, DropEvery: tc.DropEvery, LateEvery: tc.LateEvery})
 	if err != nil {
 		http.Error(w, fmt.Sprintf("call on %s: %v", id, err), http.StatusBadGateway)
 		return

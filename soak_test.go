@@ -363,7 +363,11 @@ func soakCall(ctx context.Context, h *daemon.Hotline, line string, kind soakKind
 		tc.HangupAfterMS = int(150 * speed)
 		want = store.OutcomeAbandoned
 	case soakInfo:
-		tc.Digits, tc.HangupAfterMS = "1", 5000
+		// Hears 200 ms of the (300 ms) information, then hangs up: timed on what the caller
+		// hears, so a simulator or a box running late on a loaded machine cannot move the
+		// hang-up into the menu's timeout and voicemail (the callers' own 20 ms steps can run
+		// at half speed when the machine is starved).
+		tc.Digits, tc.HangupAfterHeardMS = "1", 200
 		want = store.OutcomeCompleted
 	case soakVoicemail:
 		tc.Digits, tc.Say = "2", say

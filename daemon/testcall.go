@@ -11,6 +11,9 @@ type TestCall struct {
 	InbandOnly    bool   `json:"inband_only,omitempty"`     // the modem does not report digits itself (+QTONEDET off)
 	HangupAfterMS int    `json:"hangup_after_ms,omitempty"` // caller hangs up this long after the answer (0 = waits for the box)
 	MaxRings      int    `json:"max_rings,omitempty"`       // caller gives up after this many rings (0 = 10)
+	// HangupAfterHeardMS: the caller hangs up once it has heard this much of the box's sound
+	// after its keys (sim.Caller.HangupAfterHeard; 0 = not).
+	HangupAfterHeardMS int `json:"hangup_after_heard_ms,omitempty"`
 	// Audio faults on the way to the box: every Nth frame of the caller's audio lost, or late.
 	DropEvery int `json:"drop_every,omitempty"`
 	LateEvery int `json:"late_every,omitempty"`

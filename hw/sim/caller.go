@@ -31,6 +31,12 @@ type Caller struct {
 	// wall clock: a simulator paused by a busy machine does all of its script that much later,
 	// never fewer of its steps in the time (its keys, then its hang-up, in the order meant).
 	HangupAfter time.Duration
+	// HangupAfterHeard makes the caller hang up once, after its Digits (or, with none, after
+	// the first prompt and the pause after it), it has heard this much of the box's sound:
+	// "listen to the answer a while, then hang up". It is timed on the box's own audio as the
+	// caller takes it in, so neither side's clock running late moves it to another part of
+	// the call. 0: not.
+	HangupAfterHeard time.Duration
 	// MaxRings is how many rings the caller waits for an answer before giving up; 0 means 10.
 	MaxRings int
 	// MaxDuration caps the call from the answer as a safety net; 0 means 5 minutes.
@@ -184,6 +190,7 @@ type callRun struct {
 	soundFrames int
 	silent      int       // consecutive silent frames
 	soundMark   bool      // sound heard since the current phase began
+	heardAfter  int       // frames of sound heard since the keys (HangupAfterHeard)
 	lastFrame   time.Time // when the box's audio last arrived
 	lastTick    time.Time // when the last tick was handled while the audio was live
 
@@ -258,6 +265,10 @@ ringing:
 			return r.finish(), nil
 		case f := <-cs.frames:
 			r.hear(&f, time.Now())
+			if r.c.HangupAfterHeard > 0 && time.Duration(r.heardAfter)*voice.FrameDuration >= r.c.HangupAfterHeard {
+				r.hangUp()
+				return r.finish(), nil
+			}
 		case now := <-tick.C:
 			r.ticks++
 			if r.c.HangupAfter > 0 && time.Duration(r.ticks)*voice.FrameDuration >= r.c.HangupAfter {
@@ -321,6 +332,9 @@ func (r *callRun) sound() {
 	}
 	r.everSound = true
 	r.soundFrames++
+	if r.phase > phKeys {
+		r.heardAfter++
+	}
 	r.silent = 0
 	r.soundMark = true
 }
