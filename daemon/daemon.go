@@ -547,21 +547,49 @@ func (h *Hotline) TestCall(ctx context.Context, tc TestCall) (TestCallResult, er
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	// The board's call ends are read from the start, also while the call runs: every line's
+	// calls end on this channel, and a subscriber that does not read loses them once its
+	// buffer is full, this call's end among them.
 	ends, cancel := h.Board.Subscribe()
 	defer cancel()
-	res, err := m.Call(ctx, sim.Caller{
-		From:          tc.From,
-		Digits:        tc.Digits,
-		Say:           say,
-		HangupAfter:   time.Duration(tc.HangupAfterMS) * time.Millisecond,
-		MaxRings:      tc.MaxRings,
-		NoToneReports: tc.InbandOnly,
-		DropEvery:     tc.DropEvery,
-		LateEvery:     tc.LateEvery,
-	})
-	if err != nil {
-		return TestCallResult{}, fmt.Errorf("test call on %s: %w", id, err)
+	type called struct {
+		res sim.Result
+		err error
 	}
+	done := make(chan called, 1)
+	go func() {
+		res, err := m.Call(ctx, sim.Caller{
+			From:             tc.From,
+			Digits:           tc.Digits,
+			Say:              say,
+			HangupAfter:      time.Duration(tc.HangupAfterMS) * time.Millisecond,
+			HangupAfterHeard: time.Duration(tc.HangupAfterHeardMS) * time.Millisecond,
+			MaxRings:         tc.MaxRings,
+			NoToneReports:    tc.InbandOnly,
+			DropEvery:        tc.DropEvery,
+			LateEvery:        tc.LateEvery,
+		})
+		done <- called{res, err}
+	}()
+	var (
+		end   switchboard.CallEnd
+		ended bool // end is this line's first call end
+		c     called
+	)
+	for waiting := true; waiting; {
+		select {
+		case e := <-ends:
+			if e.LineID == id && !ended {
+				end, ended = e, true
+			}
+		case c = <-done: // m.Call returns once ctx ends, so this goroutine is always waited for
+			waiting = false
+		}
+	}
+	if c.err != nil {
+		return TestCallResult{}, fmt.Errorf("test call on %s: %w", id, c.err)
+	}
+	res := c.res
 	out := TestCallResult{
 		Line:            id,
 		Rings:           res.Rings,
@@ -580,34 +608,34 @@ func (h *Hotline) TestCall(ctx context.Context, tc TestCall) (TestCallResult, er
 			out.Heard[2*i], out.Heard[2*i+1] = byte(s), byte(uint16(s)>>8)
 		}
 	}
-	// The record is completed right after the line's hang-up; wait for it.
+	// The record is completed right after the line's hang-up; wait for it if it is not in yet.
 	wait := time.NewTimer(10 * time.Second)
 	defer wait.Stop()
-	for {
+	for !ended {
 		select {
 		case e := <-ends:
-			if e.LineID != id {
-				continue
+			if e.LineID == id {
+				end, ended = e, true
 			}
-			out.CallID = e.CallID
-			c, err := h.Store.Call(ctx, e.CallID)
-			if err != nil {
-				return out, fmt.Errorf("test call: read the call record: %w", err)
-			}
-			out.Outcome, out.MenuPath, out.Path, out.VoicemailID = c.Outcome, c.MenuPath, c.Nodes, c.VoicemailID
-			out.AnsweredBy, out.Survey = c.AnsweredBy, c.Summary.Survey
-			if c.VoicemailID != 0 {
-				if v, err := h.Store.Voicemail(ctx, c.VoicemailID); err == nil {
-					out.VoicemailSeconds = v.Duration.Seconds()
-				}
-			}
-			return out, nil
 		case <-wait.C:
 			return out, errors.New("test call: the box did not complete the call record within 10 s")
 		case <-ctx.Done():
 			return out, ctx.Err()
 		}
 	}
+	out.CallID = end.CallID
+	rec, err := h.Store.Call(ctx, end.CallID)
+	if err != nil {
+		return out, fmt.Errorf("test call: read the call record: %w", err)
+	}
+	out.Outcome, out.MenuPath, out.Path, out.VoicemailID = rec.Outcome, rec.MenuPath, rec.Nodes, rec.VoicemailID
+	out.AnsweredBy, out.Survey = rec.AnsweredBy, rec.Summary.Survey
+	if rec.VoicemailID != 0 {
+		if v, err := h.Store.Voicemail(ctx, rec.VoicemailID); err == nil {
+			out.VoicemailSeconds = v.Duration.Seconds()
+		}
+	}
+	return out, nil
 }
 
 func (h *Hotline) pickSim(want string) (string, sim.Modem, error) {

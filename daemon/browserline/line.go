@@ -25,12 +25,6 @@ const (
 	// Number is the caller ID the box sees for a call from the browser.
 	Number = "browser"
 
-	ringFrames = 8 // frames the line holds ahead of the call's audio pump
-	bufCount   = ringFrames + 1
-
-	firstUnderrun = 60 * time.Millisecond
-	underrunEvery = 20 * time.Millisecond
-
 	defaultRingEvery = time.Second
 	answerWithin     = 30 * time.Second // the box answers within this or the call is given up
 	maxCall          = 15 * time.Minute // a test call never lasts longer
@@ -155,7 +149,6 @@ func (l *Line) Call(ctx context.Context, t Transport) error {
 	err := l.run(ctx, c)
 	c.hangup("local hang-up")
 	<-closed
-	c.audio.stop()
 
 	cause := *c.cause.Load()
 	l.send(hw.Event{Kind: hw.Hangup, Time: time.Now(), Cause: cause})

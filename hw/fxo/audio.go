@@ -9,18 +9,12 @@ import (
 	"time"
 
 	"hotline/hw"
+	"hotline/hw/framering"
 )
 
 const (
 	// maxFrameBytes is the largest 20 ms frame (s16le).
 	maxFrameBytes = 320
-	// ringFrames frames can wait for the consumer; one more is being filled.
-	ringFrames = 8
-	bufCount   = ringFrames + 1
-	// firstUnderrun is how long ReadFrame waits after the last real frame before it reports an
-	// underrun; more follow every underrunEvery while the modem stays silent.
-	firstUnderrun = 60 * time.Millisecond
-	underrunEvery = 20 * time.Millisecond
 	// voiceMeanAbs is the mean absolute sample value (16-bit scale) above which a frame holds
 	// voice energy, about -35 dBm0: well above the +-1 step noise of 8-bit linear and mu-law
 	// on a quiet line, well below speech.
@@ -29,60 +23,43 @@ const (
 
 var errFrameSize = errors.New("fxo: wrong audio frame size (160 samples)")
 
-// callAudio is the audio of one call. The stream's reader puts un-shielded bytes into a ring
-// of preallocated frames; the call's pump takes them with ReadFrame and writes with WriteFrame.
-// Frame indexes travel on two channels: free (to fill) and ready (filled, oldest first).
-// Nothing allocates per frame.
+// callAudio is the audio of one call. The stream's reader puts un-shielded bytes into the call's
+// frame ring; the call's pump takes them with ReadFrame and writes with WriteFrame. Nothing
+// allocates per frame.
 type callAudio struct {
 	s          *stream
 	log        *slog.Logger
 	format     hw.AudioFormat
 	frameBytes int
-
-	bufs  [bufCount][maxFrameBytes]byte
-	free  chan int
-	ready chan int
+	ring       *framering.Ring
 
 	done     chan struct{} // closed when the call ended
 	stopOnce sync.Once
 	gone     error
-	dropped  atomic.Int64
 	// lastVoice is when the caller last made a sound (unix nanoseconds), for the host-side
 	// silence detector.
 	lastVoice atomic.Int64
 
 	// Used by the stream's reader only.
-	cur  int // buffer being filled, -1 for none
-	fill int
+	fill int // bytes of the ring's current buffer filled
 
 	// Used by the consumer only.
-	timer *time.Timer
-	due   time.Time
-	tx    [2 * maxFrameBytes]byte
+	tx [2 * maxFrameBytes]byte
 }
 
 var _ hw.Audio = (*callAudio)(nil)
 
 func newCallAudio(lineID string, s *stream, format hw.AudioFormat, log *slog.Logger) *callAudio {
-	now := time.Now()
 	a := &callAudio{
 		s:          s,
 		log:        log,
 		format:     format,
 		frameBytes: format.FrameBytes(),
-		free:       make(chan int, bufCount),
-		ready:      make(chan int, bufCount),
+		ring:       framering.New(format),
 		done:       make(chan struct{}),
 		gone:       fmt.Errorf("fxo %s: call ended: %w", lineID, hw.ErrNoCall),
-		cur:        -1,
-		timer:      time.NewTimer(time.Hour),
-		due:        now.Add(firstUnderrun),
 	}
-	a.timer.Stop()
-	a.lastVoice.Store(now.UnixNano())
-	for i := range bufCount {
-		a.free <- i
-	}
+	a.lastVoice.Store(time.Now().UnixNano())
 	return a
 }
 
@@ -96,48 +73,11 @@ func (a *callAudio) ReadFrame(p []byte) error {
 	if len(p) != a.frameBytes {
 		return errFrameSize
 	}
-	select {
-	case <-a.done:
-		return a.gone
-	default:
-	}
-	select {
-	case i := <-a.ready:
-		return a.take(i, p)
-	default:
-	}
-	wait := time.Until(a.due)
-	if wait <= 0 {
-		return a.underrun(p)
-	}
-	a.timer.Reset(wait)
-	select {
-	case i := <-a.ready:
-		a.timer.Stop()
-		return a.take(i, p)
-	case <-a.timer.C:
-		return a.underrun(p)
-	case <-a.done:
-		a.timer.Stop()
+	err := a.ring.Read(p, a.done, nil)
+	if errors.Is(err, framering.ErrStopped) {
 		return a.gone
 	}
-}
-
-func (a *callAudio) take(i int, p []byte) error {
-	copy(p, a.bufs[i][:a.frameBytes])
-	a.free <- i
-	a.due = time.Now().Add(firstUnderrun)
-	return nil
-}
-
-func (a *callAudio) underrun(p []byte) error {
-	fillSilence(p, a.format)
-	now := time.Now()
-	a.due = a.due.Add(underrunEvery)
-	if a.due.Before(now) {
-		a.due = now.Add(underrunEvery)
-	}
-	return hw.ErrUnderrun
+	return err
 }
 
 // WriteFrame sends one frame to the caller, DLE-shielded.
@@ -162,47 +102,26 @@ func (a *callAudio) WriteFrame(p []byte) error {
 }
 
 // put takes un-shielded bytes from the stream's reader. When the consumer lags and every
-// buffer waits in ready, the oldest frame is dropped.
+// frame waits in the ring, the oldest is dropped.
 func (a *callAudio) put(data []byte) {
 	for len(data) > 0 {
-		if a.cur < 0 {
-			select {
-			case a.cur = <-a.free:
-			default:
-				select {
-				case a.cur = <-a.ready:
-					a.dropped.Add(1)
-				case a.cur = <-a.free:
-				}
-			}
-			a.fill = 0
-		}
-		n := copy(a.bufs[a.cur][a.fill:a.frameBytes], data)
+		buf := a.ring.Buffer()
+		n := copy(buf[a.fill:], data)
 		a.fill += n
 		data = data[n:]
-		if a.fill == a.frameBytes {
-			if meanAbs(a.bufs[a.cur][:a.frameBytes], a.format) > voiceMeanAbs {
+		if a.fill == len(buf) {
+			if meanAbs(buf, a.format) > voiceMeanAbs {
 				a.lastVoice.Store(time.Now().UnixNano())
 			}
-			a.ready <- a.cur // never blocks: cur came out of free or ready
-			a.cur = -1
+			a.ring.Publish()
+			a.fill = 0
 		}
 	}
 }
 
 // discard drops the frames received and not read yet (the ringback heard while dialling) and
 // starts the underrun clock afresh; the consumer has not started reading.
-func (a *callAudio) discard() {
-	for {
-		select {
-		case i := <-a.ready:
-			a.free <- i
-		default:
-			a.due = time.Now().Add(firstUnderrun)
-			return
-		}
-	}
-}
+func (a *callAudio) discard() { a.ring.Flush() }
 
 // silentFor is how long the caller has made no sound.
 func (a *callAudio) silentFor(now time.Time) time.Duration {
@@ -213,26 +132,10 @@ func (a *callAudio) silentFor(now time.Time) time.Duration {
 func (a *callAudio) stop() {
 	a.stopOnce.Do(func() {
 		close(a.done)
-		if n := a.dropped.Load(); n > 0 {
+		if n := a.ring.Dropped(); n > 0 {
 			a.log.Warn("audio frames dropped, consumer too slow", "frames", n)
 		}
 	})
-}
-
-// fillSilence writes the format's silence into p.
-func fillSilence(p []byte, f hw.AudioFormat) {
-	var b byte
-	switch f {
-	case hw.U8:
-		b = 0x80
-	case hw.ULaw:
-		b = 0xff
-	case hw.ALaw:
-		b = 0xd5
-	}
-	for i := range p {
-		p[i] = b
-	}
 }
 
 // meanAbs is the mean absolute sample value of a frame, on the 16-bit scale.

@@ -72,6 +72,9 @@ func (m *Modem) Dial(ctx context.Context, number string) (hw.Audio, error) {
 		m.log.Info("dialled call not answered", "number", number, "err", err)
 		return nil, fmt.Errorf("fxo %s: dial %s: %w", m.id, number, err)
 	}
+	if err := m.waitOnHook(tctx); err != nil { // see Answer
+		return fail(err)
+	}
 	m.log.Info("dialling", "number", number)
 	if _, err := m.ch.Command(tctx, "ATDT"+number+";", wait); err != nil {
 		var ce *modem.CommandError

@@ -101,16 +101,20 @@ type Modem struct {
 	events chan hw.Event
 	wake   chan struct{}
 
-	mu       sync.Mutex
-	started  bool
-	closed   bool
-	queue    []hw.Event
-	call     callState
-	format   hw.AudioFormat
-	preCID   callerID // caller ID seen with no call ringing (before the first RING)
-	preAt    time.Time
-	preSet   bool
-	leaving  sync.WaitGroup // hang-ups in progress
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	queue   []hw.Event
+	call    callState
+	format  hw.AudioFormat
+	preCID  callerID // caller ID seen with no call ringing (before the first RING)
+	preAt   time.Time
+	preSet  bool
+	leaving sync.WaitGroup // hang-ups in progress
+	// onHooked is closed once the hang-ups in progress have put the line on hook (nil: none
+	// yet). A call answered or dialled right after the last one ended waits for it: the
+	// last call's ATH0 must not reach the modem between this call's AT+VLS=1 and AT+VTR.
+	onHooked chan struct{}
 	run      *runner
 	progress chan byte // line events for the Dial in progress
 }
@@ -518,15 +522,16 @@ func (m *Modem) remoteEnd(cause string) {
 	m.log.Info("call ended by the line", "cause", cause)
 	m.endCallLocked(cause)
 	r := m.run
+	var done func()
 	if r != nil {
-		m.leaving.Add(1)
+		done = m.beginHangupLocked()
 	}
 	m.mu.Unlock()
 	if r == nil {
 		return
 	}
 	go func() {
-		defer m.leaving.Done()
+		defer done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 2*leaveWait+hangupTimeout)
 		defer cancel()
 		if err := m.onHook(ctx); err != nil {
@@ -573,6 +578,7 @@ func (m *Modem) onHook(ctx context.Context) error {
 	if m.s.inData() {
 		m.s.forceLine()
 	}
+	beforeATH0()
 	if _, err := m.ch.Command(ctx, "ATH0", hangupTimeout); err != nil {
 		m.log.Warn("ATH0 failed, trying AT+VLS=0", "err", err)
 		if _, err2 := m.ch.Command(ctx, "AT+VLS=0", hangupTimeout); err2 != nil {
@@ -611,6 +617,11 @@ func (m *Modem) Answer(ctx context.Context) (hw.Audio, error) {
 		m.mu.Unlock()
 		return nil, fmt.Errorf("fxo %s: answer: %w", m.id, err)
 	}
+	// A call the caller has just left may still be going on hook (remoteEnd runs it in the
+	// background): its ATH0 would put this call back on hook.
+	if err := m.waitOnHook(ctx); err != nil {
+		return fail(err)
+	}
 	if _, err := m.ch.Command(ctx, "AT+VLS=1", answerTimeout); err != nil {
 		return fail(err)
 	}
@@ -648,10 +659,45 @@ func (m *Modem) Hangup(ctx context.Context) error {
 		return nil
 	}
 	m.endCallLocked(CauseLocal)
-	m.leaving.Add(1)
+	done := m.beginHangupLocked()
 	m.mu.Unlock()
-	defer m.leaving.Done()
+	defer done()
 	return m.onHook(ctx)
+}
+
+// beforeATH0 runs in onHook just before ATH0, once the modem has left data mode: a seam for
+// tests, which slow the hang-up down there.
+var beforeATH0 = func() {}
+
+// beginHangupLocked notes a hang-up in progress and returns the func that marks it finished,
+// after any that began before it. m.mu is held.
+func (m *Modem) beginHangupLocked() func() {
+	m.leaving.Add(1)
+	prev, onHooked := m.onHooked, make(chan struct{})
+	m.onHooked = onHooked
+	return func() {
+		if prev != nil {
+			<-prev // bounded: every hang-up gives up after its own timeout
+		}
+		close(onHooked)
+		m.leaving.Done()
+	}
+}
+
+// waitOnHook waits until the hang-ups in progress have put the line on hook.
+func (m *Modem) waitOnHook(ctx context.Context) error {
+	m.mu.Lock()
+	onHooked := m.onHooked
+	m.mu.Unlock()
+	if onHooked == nil {
+		return nil
+	}
+	select {
+	case <-onHooked:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the last call to go on hook: %w", ctx.Err())
+	}
 }
 
 // hangupAtShutdown ends a call in progress when the line stops.

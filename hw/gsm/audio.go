@@ -7,23 +7,15 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"hotline/hw"
+	"hotline/hw/framering"
 )
 
 const (
 	// frameBytes is one 20 ms frame of 8 kHz s16le.
 	frameBytes = 320
-	// ringFrames is how many frames the audio reader can hold ahead of the consumer; one more
-	// buffer is the one being filled.
-	ringFrames = 8
-	bufCount   = ringFrames + 1
-	// firstUnderrun is how long ReadFrame waits after the last real frame before it reports an
-	// underrun; further underruns follow every underrunEvery while the port stays silent.
-	firstUnderrun = 60 * time.Millisecond
-	underrunEvery = 20 * time.Millisecond
 	// maxDrain caps the stale bytes dropped at answer time.
 	maxDrain = 64 << 10
 )
@@ -43,16 +35,12 @@ type inputResetter interface {
 }
 
 // callAudio is the audio of one call on the modem's PCM port. A reader goroutine (readLoop)
-// assembles frames into a ring of preallocated buffers; the call's pump takes them with
-// ReadFrame. Frame indexes travel on two channels: free (to fill) and ready (filled, oldest
-// first). Nothing allocates per frame.
+// assembles frames into the call's frame ring; the call's pump takes them with ReadFrame.
+// Nothing allocates per frame.
 type callAudio struct {
 	port io.ReadWriter
 	log  *slog.Logger
-
-	bufs  [bufCount][frameBytes]byte
-	free  chan int
-	ready chan int
+	ring *framering.Ring
 
 	done       chan struct{} // closed at hang-up
 	stopOnce   sync.Once
@@ -60,33 +48,20 @@ type callAudio struct {
 	failed     chan struct{} // closed when the port failed
 	failErr    error         // why; set before failed is closed
 	gone       error         // returned after hang-up; wraps hw.ErrNoCall
-	dropped    atomic.Int64  // frames dropped because the consumer lagged
-
-	// Used by the consumer goroutine only.
-	timer *time.Timer
-	due   time.Time // when the next underrun is reported
 }
 
 var _ hw.Audio = (*callAudio)(nil)
 
 func newCallAudio(lineID string, port io.ReadWriter, log *slog.Logger) *callAudio {
-	a := &callAudio{
+	return &callAudio{
 		port:       port,
 		log:        log,
-		free:       make(chan int, bufCount),
-		ready:      make(chan int, bufCount),
+		ring:       framering.New(hw.S16LE),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		failed:     make(chan struct{}),
 		gone:       fmt.Errorf("gsm %s: call ended: %w", lineID, hw.ErrNoCall),
-		timer:      time.NewTimer(time.Hour),
-		due:        time.Now().Add(firstUnderrun),
 	}
-	a.timer.Stop()
-	for i := range bufCount {
-		a.free <- i
-	}
-	return a
 }
 
 // Format is always S16LE.
@@ -99,56 +74,14 @@ func (a *callAudio) ReadFrame(p []byte) error {
 	if len(p) != frameBytes {
 		return errFrameSize
 	}
-	select {
-	case <-a.done:
+	err := a.ring.Read(p, a.done, a.failed)
+	switch {
+	case errors.Is(err, framering.ErrStopped):
 		return a.gone
-	default:
-	}
-	select {
-	case i := <-a.ready:
-		return a.take(i, p)
-	default:
-	}
-	select {
-	case <-a.failed:
-		return a.failErr
-	default:
-	}
-	wait := time.Until(a.due)
-	if wait <= 0 {
-		return a.underrun(p)
-	}
-	a.timer.Reset(wait)
-	select {
-	case i := <-a.ready:
-		a.timer.Stop()
-		return a.take(i, p)
-	case <-a.timer.C:
-		return a.underrun(p)
-	case <-a.done:
-		a.timer.Stop()
-		return a.gone
-	case <-a.failed:
-		a.timer.Stop()
+	case errors.Is(err, framering.ErrFailed):
 		return a.failErr
 	}
-}
-
-func (a *callAudio) take(i int, p []byte) error {
-	copy(p, a.bufs[i][:])
-	a.free <- i
-	a.due = time.Now().Add(firstUnderrun)
-	return nil
-}
-
-func (a *callAudio) underrun(p []byte) error {
-	clear(p)
-	now := time.Now()
-	a.due = a.due.Add(underrunEvery)
-	if a.due.Before(now) {
-		a.due = now.Add(underrunEvery)
-	}
-	return hw.ErrUnderrun
+	return err
 }
 
 // WriteFrame sends one frame to the caller.
@@ -172,24 +105,13 @@ func (a *callAudio) WriteFrame(p []byte) error {
 	return nil
 }
 
-// readLoop fills frames from the port until the call ends or the port fails.
+// readLoop fills frames from the port until the call ends or the port fails. When the consumer
+// lags, the oldest waiting frame gives way.
 func (a *callAudio) readLoop() {
 	defer close(a.readerDone)
 	for {
-		var i int
-		select {
-		case i = <-a.free:
-		default:
-			// The consumer lags and every buffer waits in ready: reuse the oldest.
-			select {
-			case i = <-a.ready:
-				a.dropped.Add(1)
-			case i = <-a.free:
-			case <-a.done:
-				return
-			}
-		}
-		if _, err := io.ReadFull(a.port, a.bufs[i][:]); err != nil {
+		if _, err := io.ReadFull(a.port, a.ring.Buffer()); err != nil {
+			a.ring.Release()
 			select {
 			case <-a.done:
 				return // stopped at hang-up
@@ -200,7 +122,7 @@ func (a *callAudio) readLoop() {
 			a.log.Warn("audio port failed", "err", err)
 			return
 		}
-		a.ready <- i // never blocks: i came out of free or ready
+		a.ring.Publish()
 	}
 }
 
@@ -218,7 +140,7 @@ func (a *callAudio) stop() {
 		if d, ok := a.port.(writeDeadliner); ok {
 			_ = d.SetWriteDeadline(now)
 		}
-		if n := a.dropped.Load(); n > 0 {
+		if n := a.ring.Dropped(); n > 0 {
 			a.log.Warn("audio frames dropped, consumer too slow", "frames", n)
 		}
 	})

@@ -83,7 +83,8 @@ func (h *Huawei) Run(ctx context.Context) error { return h.l.runLine(ctx) }
 // AT^DDSETEX=2 and returns it: s16le in 320-byte frames until the call ends. With no ringing
 // call it returns an error wrapping hw.ErrNoCall, on a dongle without voice one wrapping
 // ErrNoVoice. If ATA or AT^DDSETEX=2 fails the call is given up (AT+CHUP) and a Hangup event
-// reports it.
+// reports it. A caller who hangs up as the modem takes ATA ends the call like any later hang-up
+// (Hangup event "caller hung up"; the audio returned reports the end), not as a failed answer.
 func (h *Huawei) Answer(ctx context.Context) (hw.Audio, error) { return h.l.answer(ctx) }
 
 // Hangup ends the current call (ringing or up) with AT+CHUP and reports a Hangup event with

@@ -114,6 +114,12 @@ type callState struct {
 	outgoing    bool // placed by Dial
 }
 
+// callEnd is how a call ended: its generation and the cause of its Hangup event.
+type callEnd struct {
+	gen   uint64
+	cause string
+}
+
 // line is a GSM line driven from URCs, shared by the Quectel, SIMCom and Huawei dialects.
 type line struct {
 	id        string
@@ -135,6 +141,7 @@ type line struct {
 	call       callState
 	audio      *callAudio    // the active call's audio
 	lastReader chan struct{} // closed when the last call's audio reader returned
+	lastEnd    callEnd       // how the last call ended
 	run        *lineRunner   // set while Run runs
 }
 
@@ -785,6 +792,7 @@ func (l *line) endCallLocked(cause string) {
 		l.audio = nil
 		l.d.ended(l)
 	}
+	l.lastEnd = callEnd{gen: l.call.gen, cause: cause}
 	l.call = callState{gen: l.call.gen}
 	l.log.Info("call ended", "cause", cause)
 	l.emitLocked(hw.Event{Kind: hw.Hangup, Cause: cause})
@@ -797,6 +805,18 @@ func (l *line) endCall(gen uint64, cause string) {
 	if l.call.phase != idle && l.call.gen == gen {
 		l.endCallLocked(cause)
 	}
+}
+
+// hungUpByCaller reports whether call gen ended on the modem's report that the caller hung up.
+func (l *line) hungUpByCaller(gen uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hungUpByCallerLocked(gen)
+}
+
+// hungUpByCallerLocked is hungUpByCaller with l.mu held.
+func (l *line) hungUpByCallerLocked(gen uint64) bool {
+	return l.lastEnd.gen == gen && l.lastEnd.cause == CauseRemote
 }
 
 // callUp reports whether call gen is still up (answered, not ended).
@@ -878,6 +898,11 @@ func (l *line) runSteps(ctx context.Context, steps []string, seen func(cmd strin
 
 // answer takes the ringing call: ATA (5 s), the dialect's connect step, a fresh audio port and
 // a Connected event.
+//
+// Once the modem took ATA the call is answered, and a caller who hangs up at once (the modem's
+// release report right behind ATA's OK, racing the rest of the answer) ends it like a caller who
+// hangs up later: the Hangup event says the caller hung up, and answer returns audio that reports
+// the end (hw.ErrNoCall), so the call is not taken for a failed answer.
 func (l *line) answer(ctx context.Context) (hw.Audio, error) {
 	l.mu.Lock()
 	if l.closed || l.call.phase != ringing {
@@ -900,21 +925,23 @@ func (l *line) answer(ctx context.Context) (hw.Audio, error) {
 			l.endCall(gen, CauseRemote)
 			return nil, fmt.Errorf("gsm %s: answer: %w: %w", l.id, hw.ErrNoCall, err)
 		}
+		if l.hungUpByCaller(gen) {
+			// The release report came before ATA's reply: nothing to give up.
+			return nil, fmt.Errorf("gsm %s: answer: the caller hung up: %w: %w", l.id, hw.ErrNoCall, err)
+		}
 		// Refused, timed out or broken: the call may hang half-answered; give it up.
 		l.giveUp(gen)
 		return nil, fmt.Errorf("gsm %s: answer: %w", l.id, err)
 	}
 	if err := l.d.connect(ctx, l); err != nil {
-		l.giveUp(gen)
-		return nil, fmt.Errorf("gsm %s: answer: audio: %w", l.id, err)
+		return l.answerFailed(gen, fmt.Errorf("gsm %s: answer: audio: %w", l.id, err))
 	}
 
 	if prevReader != nil {
 		select {
 		case <-prevReader:
 		case <-ctx.Done():
-			l.giveUp(gen)
-			return nil, fmt.Errorf("gsm %s: answer: waiting for the last call's audio: %w", l.id, context.Cause(ctx))
+			return l.answerFailed(gen, fmt.Errorf("gsm %s: answer: waiting for the last call's audio: %w", l.id, context.Cause(ctx)))
 		}
 	}
 	prepareAudioPort(l.audioPort, l.log)
@@ -923,6 +950,10 @@ func (l *line) answer(ctx context.Context) (hw.Audio, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed || l.call.gen != gen || l.call.phase != answering {
+		if l.hungUpByCallerLocked(gen) {
+			l.log.Info("call answered, and the caller hung up at once")
+			return endedAudio{a.gone}, nil
+		}
 		return nil, fmt.Errorf("gsm %s: answer: call ended meanwhile: %w", l.id, hw.ErrNoCall)
 	}
 	l.call.phase = active
@@ -934,6 +965,35 @@ func (l *line) answer(ctx context.Context) (hw.Audio, error) {
 	l.emitLocked(hw.Event{Kind: hw.Connected, Number: l.call.number})
 	return a, nil
 }
+
+// answerFailed ends call gen, whose answer failed with err after the modem took ATA. When the
+// caller hung up meanwhile (the step failed because the call was gone), the call was answered
+// and ended by the caller: it returns audio that reports the end, and no error.
+func (l *line) answerFailed(gen uint64, err error) (hw.Audio, error) {
+	if !l.hungUpByCaller(gen) {
+		l.giveUp(gen)
+	}
+	if l.hungUpByCaller(gen) {
+		l.log.Info("call answered, and the caller hung up at once", "step", err)
+		return endedAudio{fmt.Errorf("gsm %s: call ended: %w", l.id, hw.ErrNoCall)}, nil
+	}
+	return nil, err
+}
+
+// endedAudio is the audio of a call the caller ended while it was being answered: there is no
+// sound, and every read and write returns gone (wrapping hw.ErrNoCall).
+type endedAudio struct{ gone error }
+
+func (e endedAudio) Format() hw.AudioFormat { return hw.S16LE }
+
+func (e endedAudio) ReadFrame(p []byte) error {
+	if len(p) != frameBytes {
+		return errFrameSize
+	}
+	return e.gone
+}
+
+func (e endedAudio) WriteFrame(p []byte) error { return e.ReadFrame(p) }
 
 // giveUp hangs up a call whose answer failed.
 func (l *line) giveUp(gen uint64) {

@@ -72,7 +72,8 @@ func (q *Quectel) Run(ctx context.Context) error { return q.runLine(ctx) }
 // Answer takes the ringing call: ATA (5 s), fresh audio port, a Connected event. The returned
 // audio carries s16le in 320-byte frames until the call ends. With no ringing call it returns
 // an error wrapping hw.ErrNoCall. If ATA fails the call is given up (AT+CHUP) and a Hangup event
-// reports it.
+// reports it. A caller who hangs up as the modem takes ATA ends the call like any later hang-up
+// (Hangup event "caller hung up"; the audio returned reports the end), not as a failed answer.
 func (q *Quectel) Answer(ctx context.Context) (hw.Audio, error) { return q.answer(ctx) }
 
 // Hangup ends the current call (ringing or up) with AT+CHUP and reports a Hangup event with

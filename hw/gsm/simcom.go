@@ -91,7 +91,8 @@ func (s *SIM7600) Run(ctx context.Context) error { return s.l.runLine(ctx) }
 // until the call ends. Audio flows once the modem accepts AT+CPCMREG=1, which the line sends in
 // the background; until then ReadFrame reports underruns. With no ringing call it returns an
 // error wrapping hw.ErrNoCall. If ATA fails the call is given up (AT+CHUP) and a Hangup event
-// reports it.
+// reports it. A caller who hangs up as the modem takes ATA ends the call like any later hang-up
+// (Hangup event "caller hung up"; the audio returned reports the end), not as a failed answer.
 func (s *SIM7600) Answer(ctx context.Context) (hw.Audio, error) { return s.l.answer(ctx) }
 
 // Hangup ends the current call (ringing or up) with AT+CHUP and reports a Hangup event with
@@ -141,8 +142,9 @@ func (s *SIM7600) urc(r *lineRunner, text string) bool {
 	case strings.HasPrefix(text, "VOICE CALL:"):
 		l.log.Debug("voice call report", "urc", text)
 	case strings.HasPrefix(text, "MISSED_CALL:"):
+		// The caller gave up ringing, perhaps just as ATA went out (answer sees the end).
 		l.mu.Lock()
-		if l.call.phase == ringing {
+		if l.call.phase == ringing || l.call.phase == answering {
 			l.endCallLocked(CauseRemote)
 		}
 		l.mu.Unlock()
