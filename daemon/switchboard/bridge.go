@@ -244,6 +244,10 @@ func (l *lineState) dialOut(ctx context.Context, number string) (*dialled, error
 	go func() {
 		defer close(out.done)
 		err := p.run(ctx)
+		if n := p.underruns.Load(); n > 0 {
+			l.b.count.underruns.Add(n)
+			l.log.Warn("audio underruns on the placed call", "frames", n)
+		}
 		if err != nil && ctx.Err() == nil {
 			out.err = err
 		}

@@ -76,6 +76,7 @@ const (
 	keyCycle     = 1600  // samples per key: 100 ms tone, 100 ms pause
 	keyLevelDBm0 = -10.0
 	noAudioAfter = 100 * time.Millisecond // the box sends nothing: count silence
+	noAudioWall  = 60 * time.Millisecond  // ... and at least this long on the wall clock
 )
 
 // phase is where the caller is in its script.
@@ -367,7 +368,9 @@ func (r *callRun) silence() {
 // tick runs every 20 ms of the call: counts silence when the box sends nothing, and sends the
 // caller's next frame.
 func (r *callRun) tick(now time.Time) {
-	if r.e.callTime(now.Sub(r.lastFrame)) > noAudioAfter {
+	// Frames still queued are not silence, only late (the caller's own goroutine was slow to
+	// take them); nor is a gap the box's audio deadline allows.
+	if len(r.cs.frames) == 0 && now.Sub(r.lastFrame) > max(r.e.wall(noAudioAfter), noAudioWall) {
 		r.silence()
 	}
 	r.next(&r.out)
