@@ -56,6 +56,11 @@ func TestOpenLayout(t *testing.T) {
 				if err := c.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil || busy != int(busyTimeout.Milliseconds()) {
 					t.Errorf("busy_timeout = %d, %v", busy, err)
 				}
+				// The page cache is bounded in KiB (a negative cache_size), not in pages.
+				var cache int
+				if err := c.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&cache); err != nil || cache != -cacheKiB {
+					t.Errorf("cache_size = %d, %v; want %d", cache, err, -cacheKiB)
+				}
 			}
 			for _, c := range conns {
 				c.Close()
@@ -96,6 +101,35 @@ func TestOpenRefuses(t *testing.T) {
 			if err == nil {
 				s.Close()
 				t.Fatal("opened")
+			}
+		})
+	}
+}
+
+// BenchmarkQueryOnNewConnection is what a query costs when the pool has closed its idle
+// connections (connMaxIdle): SQLite opens the file, runs the PRAGMAs and reads the schema.
+func BenchmarkQueryOnNewConnection(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		idle int
+		pin  bool
+	}{{"pooled", 2, false}, {"new connection", 0, false}, {"new connection, one held", 0, true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			s := openTest(b, b.TempDir(), nil)
+			if tc.pin {
+				c, err := s.db.Conn(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.Close()
+			}
+			s.db.SetMaxIdleConns(tc.idle)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.Setting(ctx, "language", "ru"); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

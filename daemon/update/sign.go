@@ -3,7 +3,6 @@ package update
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
-	"debug/buildinfo"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -13,23 +12,15 @@ import (
 
 // Sign writes an update file to w that carries the hotline binary at binPath as version,
 // signed with key. The processor (GOOS, GOARCH, GOARM) is read from the binary's build
-// information, so a file can only claim the processor its program was built for.
+// information (an ELF program's .go.buildinfo section), so a file can only claim the processor
+// its program was built for.
 func Sign(w io.Writer, binPath, version string, created time.Time, key ed25519.PrivateKey) (Manifest, error) {
-	bi, err := buildinfo.ReadFile(binPath)
+	settings, err := readGoBuildSettings(binPath)
 	if err != nil {
-		return Manifest{}, fmt.Errorf("update: %s is not a Go program: %w", binPath, err)
+		return Manifest{}, fmt.Errorf("update: %s is not a Go program for Linux: %w", binPath, err)
 	}
 	m := Manifest{Product: Product, Version: version, Created: created.UTC().Truncate(time.Second)}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "GOOS":
-			m.GOOS = s.Value
-		case "GOARCH":
-			m.GOARCH = s.Value
-		case "GOARM":
-			m.GOARM = s.Value
-		}
-	}
+	m.GOOS, m.GOARCH, m.GOARM = settings["GOOS"], settings["GOARCH"], settings["GOARM"]
 	if m.GOOS == "" || m.GOARCH == "" {
 		return m, fmt.Errorf("update: %s does not say which processor it is for", binPath)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"debug/elf"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -181,32 +180,36 @@ func (c ctxReader) Read(p []byte) (int, error) {
 
 // elfMachine is the ELF machine and class of each GOARCH the box may run on.
 var elfMachine = map[string]struct {
-	m elf.Machine
-	c elf.Class
+	m uint16
+	c byte
 }{
-	"amd64":   {elf.EM_X86_64, elf.ELFCLASS64},
-	"arm64":   {elf.EM_AARCH64, elf.ELFCLASS64},
-	"arm":     {elf.EM_ARM, elf.ELFCLASS32},
-	"386":     {elf.EM_386, elf.ELFCLASS32},
-	"riscv64": {elf.EM_RISCV, elf.ELFCLASS64},
+	"amd64":   {emX86_64, elfClass64},
+	"arm64":   {emAArch64, elfClass64},
+	"arm":     {emARM, elfClass32},
+	"386":     {em386, elfClass32},
+	"riscv64": {emRISCV, elfClass64},
 }
 
 // checkELF refuses a file that is not a little-endian ELF executable for goarch.
 func checkELF(path, goarch string) error {
-	f, err := elf.Open(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotBinary, err)
 	}
 	defer f.Close()
+	h, err := readELFHeader(f)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotBinary, err)
+	}
 	want, ok := elfMachine[goarch]
 	if !ok {
 		return fmt.Errorf("%w: this box's processor %s is not known", ErrNotBinary, goarch)
 	}
-	if f.Machine != want.m || f.Class != want.c || f.Data != elf.ELFDATA2LSB {
-		return fmt.Errorf("%w: it is a program for %v", ErrNotBinary, f.Machine)
+	if h.machine != want.m || h.class != want.c || h.data != elfDataLSB {
+		return fmt.Errorf("%w: it is a program for %s", ErrNotBinary, machineName(h.machine))
 	}
-	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
-		return fmt.Errorf("%w: ELF type %v", ErrNotBinary, f.Type)
+	if h.typ != elfExec && h.typ != elfDyn {
+		return fmt.Errorf("%w: ELF type %d", ErrNotBinary, h.typ)
 	}
 	return nil
 }

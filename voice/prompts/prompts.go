@@ -1,7 +1,8 @@
 // Package prompts holds the box's default voice prompts (greeting, menu, voicemail, ...) in
-// Russian and English, embedded in the binary as 8 kHz 16-bit mono WAV files so that a fresh box
-// can answer calls before the owner records anything. The files are made from texts.tsv by
-// make-prompts.sh (espeak-ng and sox) and committed.
+// Russian and English, embedded in the binary so that a fresh box can answer calls before the
+// owner records anything. The files are 8 kHz mono G.711 A-law WAV (one byte a sample, half the
+// size of 16-bit PCM, and as good as a G.711 line carries), made from texts.tsv by
+// make-prompts.sh (espeak-ng and sox) and committed; Load decodes them to 16-bit samples.
 package prompts
 
 import (

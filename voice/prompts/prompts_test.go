@@ -2,6 +2,7 @@ package prompts
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"os"
@@ -82,15 +83,27 @@ func TestEveryPrompt(t *testing.T) {
 			if keys := dtmf.Decode(s); keys != "" {
 				t.Errorf("%s/%s: the DTMF receiver hears %q in it", lang, name, keys)
 			}
-			// The raw file is what the box plays: 8 kHz mono 16-bit, a plain header.
-			f, err := files.Open(lang + "/" + name + ".wav")
+			// The embedded file is 8 kHz mono G.711 A-law (format tag 6, 8 bits), one byte a
+			// sample and a short header, and decodes to what Load returns.
+			raw, err := fs.ReadFile(files, lang+"/"+name+".wav")
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, err := wav.Decode(f)
-			f.Close()
-			if err != nil || a.Rate != voice.Rate || a.Channels != 1 {
+			if len(raw) < 36 || binary.LittleEndian.Uint16(raw[20:]) != 6 || binary.LittleEndian.Uint16(raw[34:]) != 8 {
+				t.Errorf("%s/%s: not an 8-bit A-law WAV file: % x", lang, name, raw[:min(len(raw), 36)])
+			}
+			if extra := len(raw) - len(s); extra < 0 || extra > 100 {
+				t.Errorf("%s/%s: %d bytes for %d samples", lang, name, len(raw), len(s))
+			}
+			a, err := wav.Decode(bytes.NewReader(raw))
+			if err != nil || a.Rate != voice.Rate || a.Channels != 1 || !slices.Equal(a.Samples, s) {
 				t.Errorf("%s/%s: %v, %+v", lang, name, err, a)
+			}
+			// On an A-law line the prompt goes out bit for bit as stored.
+			alaw := make([]byte, len(s))
+			voice.ALawEncode(alaw, s)
+			if !bytes.Contains(raw, alaw) {
+				t.Errorf("%s/%s: A-law encoding of the decoded prompt differs from the stored bytes", lang, name)
 			}
 		}
 	}
@@ -134,9 +147,9 @@ func TestLoadFallbackAndErrors(t *testing.T) {
 
 // TestMakePromptsReproducible runs make-prompts.sh in a scratch copy and checks that it makes
 // exactly the committed files: the script is the source of the prompts. It needs espeak-ng and
-// sox, like `make prompts`.
+// sox (with soxi), like `make prompts`.
 func TestMakePromptsReproducible(t *testing.T) {
-	for _, tool := range []string{"espeak-ng", "sox"} {
+	for _, tool := range []string{"espeak-ng", "sox", "soxi"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("make-prompts.sh needs %s (apt-get install espeak-ng sox): %v", tool, err)
 		}

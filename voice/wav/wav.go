@@ -1,7 +1,7 @@
 // Package wav reads and writes RIFF WAVE files: it decodes what people and programs hand the
-// hotline (any common PCM, float or G.711 WAV, torn files included) into 16-bit samples, writes
-// the box's own 8 kHz 16-bit mono recordings so that a power cut leaves a playable file, and
-// repairs the header of a file torn by one.
+// hotline (any common PCM, float, G.711 or IMA ADPCM WAV, torn files included) into 16-bit
+// samples, writes the box's own 8 kHz 16-bit mono recordings so that a power cut leaves a
+// playable file, and repairs the header of a file torn by one.
 package wav
 
 import (
@@ -51,6 +51,7 @@ const (
 	tagFloat      = 0x0003
 	tagALaw       = 0x0006
 	tagULaw       = 0x0007
+	tagIMA        = 0x0011
 	tagExtensible = 0xFFFE
 )
 
@@ -68,19 +69,21 @@ var (
 
 // format is what the fmt chunk says, reduced to what decoding needs.
 type format struct {
-	tag        int // tagPCM, tagFloat, tagALaw or tagULaw (extensible resolved)
+	tag        int // tagPCM, tagFloat, tagALaw, tagULaw or tagIMA (extensible resolved)
 	channels   int
 	rate       int
 	bits       int // bits per sample as declared
-	container  int // bytes per sample in the data
-	blockAlign int // bytes per sample frame
+	container  int // bytes per sample in the data (0 for tagIMA)
+	blockAlign int // bytes per sample frame; for tagIMA, per block
+	frames     int // for tagIMA, the frame count of the fact chunk, or -1 if none
 }
 
 // Decode reads a whole WAV file from r. It decodes 8-, 16-, 24- and 32-bit integer PCM, 32- and
-// 64-bit IEEE float, mu-law and A-law, in the plain or the WAVE_FORMAT_EXTENSIBLE header, to
-// 16-bit samples (wider samples keep their top 16 bits, rounded). A torn file decodes as far as
-// its data goes: a data size of 0 or 0xFFFFFFFF (streaming writers), or one larger than what
-// follows, means "up to the end", and a trailing partial sample frame is dropped.
+// 64-bit IEEE float, mu-law, A-law and IMA ADPCM, in the plain or the WAVE_FORMAT_EXTENSIBLE
+// header, to 16-bit samples (wider samples keep their top 16 bits, rounded). A torn file decodes
+// as far as its data goes: a data size of 0 or 0xFFFFFFFF (streaming writers), or one larger than
+// what follows, means "up to the end", and a trailing partial sample frame is dropped (of IMA
+// ADPCM, a trailing partial group of 8 samples).
 func Decode(r io.Reader) (*Audio, error) {
 	br := bufio.NewReader(r)
 	var hdr [12]byte
@@ -91,6 +94,7 @@ func Decode(r io.Reader) (*Audio, error) {
 		return nil, fmt.Errorf("wav: %w: starts with %q", ErrNotWAV, hdr[:4])
 	}
 	var f *format
+	facts := int64(-1) // the fact chunk's frame count
 	for range maxChunks {
 		var ch [8]byte
 		if _, err := io.ReadFull(br, ch[:]); err != nil {
@@ -122,10 +126,28 @@ func Decode(r io.Reader) (*Audio, error) {
 			if f, err = parseFormat(buf[:size]); err != nil {
 				return nil, err
 			}
+		case "fact":
+			// The frame count, which only a compressed format needs (IMA ADPCM pads the last
+			// block); PCM writers are known to put wrong values here.
+			var b [4]byte
+			if size < 4 {
+				if _, err := io.CopyN(io.Discard, br, int64(size)+int64(size&1)); err != nil {
+					return nil, fmt.Errorf("wav: %w: file ends inside the fact chunk", ErrMalformed)
+				}
+				continue
+			}
+			if _, err := io.ReadFull(br, b[:]); err != nil {
+				return nil, fmt.Errorf("wav: %w: file ends inside the fact chunk", ErrMalformed)
+			}
+			facts = int64(binary.LittleEndian.Uint32(b[:]))
+			if _, err := io.CopyN(io.Discard, br, int64(size)-4+int64(size&1)); err != nil {
+				return nil, fmt.Errorf("wav: %w: file ends inside the fact chunk", ErrMalformed)
+			}
 		case "data":
 			if f == nil {
 				return nil, fmt.Errorf("wav: %w: data chunk before fmt chunk", ErrMalformed)
 			}
+			f.frames = int(min(facts, math.MaxInt32))
 			return readData(br, f, size)
 		default:
 			if _, err := io.CopyN(io.Discard, br, int64(size)+int64(size&1)); err != nil {
@@ -148,7 +170,8 @@ func parseFormat(b []byte) (*format, error) {
 		blockAlign: int(le.Uint16(b[12:])),
 		bits:       int(le.Uint16(b[14:])),
 	}
-	if f.tag == tagExtensible {
+	extensible := f.tag == tagExtensible
+	if extensible {
 		// cbSize(2) validBits(2) channelMask(4) subFormat GUID(16), whose first two bytes are the
 		// format tag.
 		if len(b) < 40 {
@@ -178,6 +201,19 @@ func parseFormat(b []byte) (*format, error) {
 		if f.bits != 8 {
 			return nil, fmt.Errorf("wav: %w: %d-bit G.711", ErrMalformed, f.bits)
 		}
+	case tagIMA:
+		if f.bits != 4 {
+			return nil, fmt.Errorf("wav: %w: %d-bit IMA ADPCM", ErrUnsupported, f.bits)
+		}
+		spb, err := imaSamplesPerBlock(f.blockAlign, f.channels)
+		if err != nil {
+			return nil, err
+		}
+		// cbSize(2) samplesPerBlock(2), when the writer gave them, must agree with the block size.
+		if !extensible && len(b) >= 20 && le.Uint16(b[16:]) >= 2 && int(le.Uint16(b[18:])) != spb {
+			return nil, fmt.Errorf("wav: %w: IMA ADPCM block of %d bytes cannot hold %d samples", ErrMalformed, f.blockAlign, le.Uint16(b[18:]))
+		}
+		return f, nil
 	default:
 		return nil, fmt.Errorf("wav: %w: format tag %#04x", ErrUnsupported, f.tag)
 	}
@@ -206,6 +242,9 @@ func readData(r io.Reader, f *format, size uint32) (*Audio, error) {
 	}
 	if len(data) > MaxDataBytes {
 		return nil, fmt.Errorf("wav: %w: more than %d bytes of data", ErrTooLarge, MaxDataBytes)
+	}
+	if f.tag == tagIMA {
+		return readIMA(data, f)
 	}
 	frames := len(data) / f.blockAlign
 	data = data[:frames*f.blockAlign]
@@ -246,6 +285,20 @@ func readData(r io.Reader, f *format, size uint32) (*Audio, error) {
 		return nil, fmt.Errorf("wav: %w: format %#04x with %d-byte samples", ErrUnsupported, f.tag, c)
 	}
 	return &Audio{Rate: f.rate, Channels: f.channels, Samples: out}, nil
+}
+
+// readIMA decodes IMA ADPCM data, up to the frame count of the fact chunk if there is one.
+func readIMA(data []byte, f *format) (*Audio, error) {
+	n := imaSamples(len(data), f)
+	if 2*int64(n) > MaxDataBytes {
+		return nil, fmt.Errorf("wav: %w: %d IMA ADPCM samples", ErrTooLarge, n)
+	}
+	out := make([]int16, n)
+	decodeIMA(out, data, f)
+	if f.frames >= 0 && int64(f.frames)*int64(f.channels) < int64(n) {
+		n = f.frames * f.channels
+	}
+	return &Audio{Rate: f.rate, Channels: f.channels, Samples: out[:n:n]}, nil
 }
 
 // floatSample maps a float sample (full scale +-1) to 16 bits; NaN is silence.

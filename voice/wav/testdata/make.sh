@@ -18,3 +18,11 @@ gen alaw-8k-mono.wav 8000 1 -e a-law -b 8
 gen s16-8k-3ch.wav 8000 3 -e signed -b 16
 # Plain (not extensible) header for 24-bit.
 sox -D -n -r 8000 -c 1 -e signed -b 24 -t wavpcm s24-8k-wavpcm.wav synth 0.1 sine 1000 vol 0.5
+# IMA ADPCM (4-bit, blocks of 256 bytes a channel at these rates; sox's own block size), and what
+# sox decodes them to, as raw 16-bit little-endian samples (sox also decodes the padding of the
+# last block, which the fact chunk leaves out).
+gen ima-8k-mono.wav 8000 1 -e ima-adpcm
+gen ima-11k025-stereo.wav 11025 2 -e ima-adpcm
+for f in ima-8k-mono ima-11k025-stereo; do
+	sox -D $f.wav -t raw -e signed -b 16 -L $f.sox.s16
+done
