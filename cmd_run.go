@@ -124,14 +124,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("web admin: %w", err)
 	}
-	hs := &http.Server{
-		Handler:           web.Throttle(srv.Handler(), web.ThrottleRate, web.ThrottleBurst), // the calls' audio comes first
-		ReadHeaderTimeout: web.ReadHeaderTimeout,
-		ReadTimeout:       web.ReadTimeout,
-		WriteTimeout:      web.WriteTimeout,
-		IdleTimeout:       web.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	// The calls' audio comes first: the admin is paced (web.Throttle).
+	hs := web.HTTPServer(web.Throttle(srv.Handler(), web.ThrottleRate, web.ThrottleBurst), slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	url := adminURL(ln.Addr())
 	fmt.Fprintf(stdout, "hotline %s is running with %d line(s): %s\n", version, len(h.Lines()), strings.Join(h.Lines(), ", "))
 	fmt.Fprintf(stdout, "Web admin: %s\n", url)

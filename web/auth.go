@@ -328,8 +328,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.tooMany(w, r, v, "login.html", wait)
 		return
 	}
-	user, err := s.checkPassword(ctx, name, password)
+	user, wait, err := s.checkPassword(ctx, name, password, keys)
 	switch {
+	case errors.Is(err, errTooMany):
+		s.log.Warn("login refused: too many attempts", "user", name, "remote", r.RemoteAddr)
+		s.tooMany(w, r, v, "login.html", wait)
+		return
 	case errors.Is(err, store.ErrBadLogin):
 		s.limiter.fail(keys...)
 		s.log.Warn("login failed", "user", name, "remote", r.RemoteAddr)
@@ -356,27 +360,39 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, http.StatusForbidden, "err_forbidden")
 			return
 		}
-		c, _ := r.Cookie(sessionCookie)
-		if err := s.store.DeleteSession(r.Context(), c.Value); err != nil {
-			s.serverError(w, r, fmt.Errorf("delete session: %w", err))
+		// Logging out ends every session of the account, on every device: a login left open
+		// on a shared or lost computer ends with it.
+		if err := s.store.DeleteUserSessions(r.Context(), sess.User.Name, ""); err != nil {
+			s.serverError(w, r, fmt.Errorf("end sessions: %w", err))
 			return
 		}
-		s.audit(r.Context(), sess.User.Name, "logout", r.RemoteAddr)
+		s.audit(r.Context(), sess.User.Name, "logout", r.RemoteAddr+"; every session of the account ended")
 	}
 	clearSessionCookie(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
+// errTooMany means the rate limiter refused an attempt.
+var errTooMany = errors.New("too many attempts")
+
 // checkPassword runs the store's deliberately slow password check, at most
 // maxPasswordChecks at a time, so a burst of logins cannot take all the box's CPU and memory.
-func (s *Server) checkPassword(ctx context.Context, name, password string) (store.User, error) {
+// The limiter is asked again once the check has its slot: attempts that waited for one may be
+// over the limit by then, and so at most maxPasswordChecks attempts are ever between the
+// limiter's yes and their failure being counted. errTooMany comes with the wait.
+func (s *Server) checkPassword(ctx context.Context, name, password string, keys []string) (store.User, time.Duration, error) {
 	var u store.User
+	var wait time.Duration
 	err := s.withPasswordSlot(ctx, func() error {
+		var blocked bool
+		if blocked, wait = s.limiter.blocked(keys...); blocked {
+			return errTooMany
+		}
 		var err error
 		u, err = s.store.CheckPassword(ctx, name, password)
 		return err
 	})
-	return u, err
+	return u, wait, err
 }
 
 // withPasswordSlot runs fn, which hashes passwords, when one of the maxPasswordChecks slots

@@ -14,11 +14,11 @@
 // rate limited per client address and per account.
 //
 // A login gets a new session token (the one the browser brought is ended), which lasts
-// sessionTTL unused and at most store.MaxSessionAge; logging out ends it. A user changes their
-// own password on /password; that ends every other session of theirs and gives this browser a
-// new token. The http.Server that serves the admin should use the timeouts exported here
-// ([ReadHeaderTimeout] and the others); every request body is read through
-// [http.MaxBytesReader]. docs/SECURITY.md lists what the admin promises and the tests that
+// sessionTTL unused and at most store.MaxSessionAge; logging out ends it and every other
+// session of that user. A user changes their own password on /password; that ends every other
+// session of theirs and gives this browser a new token. Serve the admin with [HTTPServer], which
+// sets the timeouts exported here ([ReadHeaderTimeout] and the others) against slow clients;
+// every request body is read through [http.MaxBytesReader]. docs/SECURITY.md lists what the admin promises and the tests that
 // hold it to that.
 //
 // The package reads and changes the hotline only through hotline/daemon and its store.

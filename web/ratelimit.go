@@ -11,11 +11,18 @@ const (
 	maxFailures   = 5                // failed attempts allowed per key in a window
 	failureWindow = 15 * time.Minute // how long a failure counts
 	maxTracked    = 4096             // keys remembered at most; the least recently failed go first
+	// fullAt is how many keys with recent failures make every key blocked: that many
+	// addresses and names failing within the window is a flood, and letting it go on would
+	// push the failures of the account under attack out of memory. Below maxTracked, so that
+	// the few attempts already past the check when it fills up evict nothing.
+	fullAt = maxTracked - 64
 )
 
 // limiter counts recent failures per key (a client address, an account) and says when a key
 // has had too many. It keeps at most maxTracked keys, so a flood of addresses cannot grow it
-// without bound. The clock is a field so tests can move time.
+// without bound; once fullAt keys have recent failures, every key is blocked until the oldest
+// of them leave the window, so a flood cannot make it forget an account's failures either. The
+// clock is a field so tests can move time.
 type limiter struct {
 	mu    sync.Mutex
 	now   func() time.Time
@@ -39,6 +46,18 @@ func (l *limiter) blocked(keys ...string) (bool, time.Duration) {
 	defer l.mu.Unlock()
 	now := l.now()
 	var wait time.Duration
+	// Keys whose failures have all left the window go, least recently failed first.
+	for e := l.order.Back(); e != nil; e = l.order.Back() {
+		f := e.Value.(*failures)
+		if len(f.times) > 0 && now.Before(f.times[len(f.times)-1].Add(failureWindow)) {
+			break
+		}
+		l.remove(e)
+	}
+	if l.order.Len() >= fullAt {
+		f := l.order.Back().Value.(*failures)
+		return true, max(f.times[len(f.times)-1].Add(failureWindow).Sub(now), time.Second)
+	}
 	for _, k := range keys {
 		e, ok := l.keys[k]
 		if !ok {

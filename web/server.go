@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"html/template"
+	"log"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -13,14 +14,36 @@ import (
 	"hotline/daemon/store"
 )
 
-// Timeouts the lead should set on the http.Server that serves [Server.Handler]. The test-call
-// endpoint extends its own write deadline, so WriteTimeout can stay short.
+// Timeouts of the http.Server that serves [Server.Handler] (see [HTTPServer]). The routes that
+// stream for long (test call, uploads, CSV export, events) extend their own deadlines, so
+// WriteTimeout can stay short.
 const (
 	ReadHeaderTimeout = 10 * time.Second
 	ReadTimeout       = 30 * time.Second
 	WriteTimeout      = 2 * time.Minute
 	IdleTimeout       = 2 * time.Minute
 )
+
+// MaxHeaderBytes bounds a request's header; a browser's, with its cookies, is a few KiB.
+const MaxHeaderBytes = 64 << 10
+
+// HTTPServer returns the http.Server that serves h (the admin's [Server.Handler], wrapped or
+// not) with the admin's limits: a client that trickles its request header is cut after
+// ReadHeaderTimeout (slow loris), a whole request may take ReadTimeout, an answer
+// WriteTimeout (routes that stream longer extend their own deadlines), an idle connection
+// stays open IdleTimeout, and a header is at most MaxHeaderBytes. errorLog receives the
+// server's own errors (nil: the log package's default).
+func HTTPServer(h http.Handler, errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          errorLog,
+	}
+}
 
 // maxPasswordChecks is how many logins may hash a password at the same time.
 const maxPasswordChecks = 2
@@ -301,6 +324,7 @@ func (s *Server) routeTable() []route {
 		{"GET /api/users", ownerAPI, s.handleAPIUsers},
 		{"POST /api/users", ownerAPI, s.handleAPIUserAdd},
 		{"DELETE /api/users/{name}", ownerAPI, s.handleAPIUserDelete},
+		{"GET /api/audit", ownerAPI, s.handleAPIAudit}, // who changed what (audit.go)
 
 		{"GET /", public, s.handleNotFound},
 	}
