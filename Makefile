@@ -13,11 +13,11 @@ FUZZTIME  ?= 5s
 # systemd-analyze for the service unit, mkfs.ext4 for the image, real speech and music for the
 # DTMF talk-off tests, real SIP phones (sipp, baresip) for the operators' side, wrk for load,
 # qemu for the boot test.
-TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs \
+TEST_DEBS := espeak-ng sox chromium systemd e2fsprogs mtools squashfs-tools fdisk \
              asterisk-core-sounds-en-wav asterisk-core-sounds-ru-wav asterisk-moh-opsound-wav \
              libsox-fmt-mp3 sip-tester baresip-core wrk qemu-system-x86 qemu-user-static
 
-.PHONY: all build run test test-deps lint vulncheck cross cross-test bench bench-dsp fuzz soak prompts clean deb image boot-test update-file
+.PHONY: all build run test test-deps lint vulncheck cross cross-test bench bench-dsp fuzz soak prompts clean deb image image-test boot-test update-file
 
 all: build
 
@@ -44,12 +44,15 @@ lint:
 	$(GO) vet -tags boottest ./image/boottest
 	$(GO) tool staticcheck ./...
 	$(GO) tool staticcheck -tags boottest ./image/boottest
+	$(GO) vet -tags imagetest ./image
+	$(GO) tool staticcheck -tags imagetest ./image
 	$(MAKE) --no-print-directory vulncheck
 
 test: test-deps lint cross
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) cross-test
 	$(MAKE) boot-test
+	$(MAKE) image-test
 	$(MAKE) fuzz FUZZTIME=20000x
 
 # Known vulnerabilities in the code we call, from the Go vulnerability database (GOVULNDB: its
@@ -65,6 +68,11 @@ vulncheck:
 # Boots the PC image (gokrazy, amd64) under qemu with a simulated EC25 on two USB serial
 # ports, takes a call that leaves a voicemail, cuts the power, boots again and checks that
 # the call log and the voicemail survived (docs/IMAGE.md).
+# The flashable Pi image: built, taken apart and checked (boot files, stripped programs, /perm,
+# under 100 MB).
+image-test:
+	$(GO) test -tags imagetest -count=1 -timeout 15m -run TestPiImage -v ./image
+
 boot-test:
 	$(GO) test -tags boottest -count=1 -timeout 20m -v ./image/boottest
 

@@ -39,6 +39,21 @@ inst="$work/$instance"
 mkdir -p "$inst/builddir"
 sed "s/@VERSION@/$version/" "$root/image/gokrazy/$instance/config.json" >"$inst/config.json"
 gover=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$root/go.mod")
+# The Raspberry Pi firmware goes in as a copy of github.com/gokrazy/firmware (at the version in
+# go.mod) that holds only what the boards of the box load: bootcode.bin (Pi 3 and Zero 2 W; the
+# Pi 4 and 5 have theirs in the EEPROM), start.elf and fixup.dat (Pi 3, Zero 2 W), start4.elf and
+# fixup4.dat (Pi 4); the Pi 5 loads none of them. The other variants are loaded only when
+# config.txt asks for them (start_x: camera, start_debug: debug, gpu_mem=16: cut-down), and the
+# instance's config.txt does not: 17 MB less on the boot partition. gok copies every *.elf and
+# *.dat of the firmware package, so the copy, not a setting, is what leaves them out.
+firmware_files="bootcode.bin start.elf fixup.dat start4.elf fixup4.dat"
+fwsrc=$(cd "$root" && "$go" mod download github.com/gokrazy/firmware && "$go" list -m -f '{{.Dir}}' github.com/gokrazy/firmware)
+fw="$work/firmware"
+mkdir -p "$fw"
+for f in go.mod firmware.go LICENSE.broadcom $firmware_files; do
+	cp "$fwsrc/$f" "$fw/$f"
+done
+
 cat >"$inst/builddir/go.mod" <<EOM
 module gokrazy/build/hotline
 
@@ -47,6 +62,8 @@ go $gover
 require hotline v0.0.0-00010101000000-000000000000
 
 replace hotline => $root
+
+replace github.com/gokrazy/firmware => $fw
 EOM
 cp "$root/go.sum" "$inst/builddir/go.sum"
 
@@ -71,5 +88,7 @@ if [ -z "$mkfs" ]; then
 	exit 1
 fi
 set -- $mkfs
-mkfs.ext4 -q -F -L perm -E "$1" "$2" "$3"
+# lazy_journal_init: the journal is left as the image file has it, a hole that reads as zeros
+# (and that dd writes as zeros), instead of 16 MB of zeros allocated in the file.
+mkfs.ext4 -q -F -L perm -E "$1,lazy_journal_init=1" "$2" "$3"
 echo "$out"
