@@ -20,8 +20,10 @@ const mergeFrames = 10
 // modem may take to report the caller's hang-up after the audio stopped, 1 s. At most 64.
 const hangupGrace = 50
 
-// recordPool is how many frames may wait for the recorder (1.28 s) before the pump drops audio.
-const recordPool = 64
+// recordPool is how many frames may wait for the recorder (5.12 s of call time, 80 KiB per
+// call) before the pump drops audio: an SD card's fsync can stall the recorder for a second or
+// more, and at the soak's accelerated clock the same pool lasts a fifth of that on the wall.
+const recordPool = 256
 
 // keyPress is one key the caller pressed, stamped with the frame it was heard in.
 type keyPress struct {
