@@ -83,7 +83,10 @@ const (
 )
 
 // soakFlow: greeting, a menu (1 information, 2 voicemail, 0 an operator who answers on a
-// mobile, 3 a queue for an operator whose mobile rings unanswered), four-second timeouts.
+// mobile, 3 a queue for an operator whose mobile rings unanswered), an eight-second timeout
+// for the key: on a starved machine the simulated callers hear the end of the menu late (their
+// modem's 20 ms clock is theirs, and it stalls with them), while the box's timeout runs on its
+// own clock; four seconds (0.8 s of the wall at 5x) was too short for that.
 func soakFlow() *ivr.Flow {
 	return &ivr.Flow{
 		Name:  "Soak",
@@ -92,7 +95,7 @@ func soakFlow() *ivr.Flow {
 			{ID: "greeting", Kind: ivr.KindPlay, Prompt: ivr.PromptGreeting, Next: "menu"},
 			{ID: "menu", Kind: ivr.KindMenu, Prompt: ivr.PromptMenu,
 				Choices:    map[string]string{"1": "about", "2": "voicemail", "0": "mobile", "3": "queue"},
-				TimeoutSec: 4, Retries: 1, Invalid: ivr.PromptInvalid, NoInput: "voicemail"},
+				TimeoutSec: 8, Retries: 1, Invalid: ivr.PromptInvalid, NoInput: "voicemail"},
 			{ID: "about", Kind: ivr.KindPlay, Prompt: ivr.PromptAbout, Next: "menu"},
 			{ID: "mobile", Kind: ivr.KindQueue, Prompt: ivr.PromptConnecting, Operators: []string{"Anna"},
 				Strategy: ivr.RingAll, RingSec: 10, MaxWaitSec: 20, AnnounceSec: 30, NoAnswer: "voicemail", Next: "bye"},

@@ -76,12 +76,9 @@ const (
 	keyCycle     = 1600  // samples per key: 100 ms tone, 100 ms pause
 	keyLevelDBm0 = -10.0
 	noAudioAfter = 100 * time.Millisecond // the box sends nothing: count silence
-	// noAudioWall: ... and at least this long on the wall clock. A box sends a frame every
-	// 20 ms while a call is up, silence included, so a gap is the box stalled, not a pause
-	// in what it says; in a soak on a starved machine the box's goroutines stall for tenths
-	// of a second, and a caller that took that for the pause after a prompt pressed its key
-	// while the greeting was still playing.
-	noAudioWall = 500 * time.Millisecond
+	// noAudioWall: ... and at least this long on the wall clock: the audio deadline a box
+	// keeps (a gap shorter than that is a late frame, not a pause in what the box says).
+	noAudioWall = 60 * time.Millisecond
 )
 
 // phase is where the caller is in its script.
