@@ -94,6 +94,7 @@ type Guard struct {
 	block atomic.Pointer[blocked] // nil: recording allowed
 	kick  chan struct{}           // Notify wakes Run
 	full  atomic.Bool             // a write failed with ENOSPC since the last check
+	freed atomic.Bool             // Notify deleted the ballast since the last check
 
 	mu       sync.Mutex // serialises checks
 	st       Status
@@ -152,13 +153,18 @@ func (g *Guard) Status() Status {
 }
 
 // Notify tells the guard about a failed write (of a recording, the database, anything in the
-// data folder). A full or read-only disk stops recording at once and wakes Run to measure and
-// release the ballast; other errors are ignored. It never blocks.
+// data folder). A full or read-only disk stops recording at once and wakes Run to measure; a
+// full one also has its ballast deleted at once, so that the write that follows (the call
+// log's) finds room. Other errors are ignored. It never waits for Run.
 func (g *Guard) Notify(err error) {
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		g.full.Store(true)
 		g.block.Store(&blocked{msg: "The data disk is full: voicemail is not being recorded.", kind: ErrDiskLow})
+		if err := os.Remove(g.ballast); err == nil {
+			g.freed.Store(true)
+			g.log.Warn("data disk full: released the ballast so the call log keeps working", "bytes", g.cfg.BallastBytes)
+		}
 	case errors.Is(err, syscall.EROFS):
 		g.block.Store(&blocked{msg: alertReadOnly, kind: ErrReadOnly})
 	default:
@@ -222,6 +228,9 @@ func (g *Guard) check(ctx context.Context) Status {
 	floor := g.floor(u.Total)
 	ballast := max(g.cfg.BallastBytes, 0)
 	full := g.full.Swap(false)
+	if g.freed.Swap(false) {
+		g.released = true
+	}
 
 	if !u.ReadOnly && u.Free < floor && g.cfg.Reclaim != nil {
 		need := int64(floor-u.Free) + ballast
@@ -250,7 +259,10 @@ func (g *Guard) check(ctx context.Context) Status {
 		if nu, err := g.statfs(g.cfg.Dir); err == nil {
 			u = nu
 		}
-	case !has && ballast > 0 && u.Free >= floor+uint64(ballast):
+	case !has && ballast > 0 && !full && u.Free >= max(floor, uint64(ballast))+uint64(ballast):
+		// Room for the floor and the ballast, and after writing it more free than the ballast:
+		// else (a floor under the ballast's size) the next check would delete it again. Not
+		// right after a write failed for want of space (Notify deleted it then).
 		if err := writeBallast(g.ballast, ballast); err != nil {
 			g.log.Warn("cannot write the disk ballast", "err", err)
 			break

@@ -35,6 +35,7 @@ type callEnv struct {
 	callback    bool
 	recording   string
 	noRecording string // why a message could not be taken (the disk)
+	cutShort    string // why a message stopped before the caller was done (the disk)
 
 	took *Person // an operator who took the call from the panel, to ring next (control.go)
 }
@@ -101,8 +102,23 @@ func (e *callEnv) Voicemail(ctx context.Context, box string, max time.Duration) 
 	started := time.Now()
 	name := fmt.Sprintf("%s-%d.wav", started.UTC().Format("20060102-150405"), e.c.id)
 	dir := b.opts.VoicemailDir
+	// The file first: one that cannot be made (a read-only disk) leaves no row behind, and the
+	// caller is logged as one whose message could not be taken. The row still comes before any
+	// audio, so a power cut leaves a record that points at it.
+	refuse := func(err error) error {
+		e.log.Error("voicemail not recorded", "err", err)
+		if b.opts.WriteFailed != nil {
+			b.opts.WriteFailed(err)
+		}
+		e.noRecording = err.Error()
+		return fmt.Errorf("%w: %w", ivr.ErrNoRecording, err)
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("voicemail: %w", err)
+		return refuse(fmt.Errorf("voicemail folder: %w", err))
+	}
+	w, err := wav.Create(filepath.Join(dir, name))
+	if err != nil {
+		return refuse(err)
 	}
 	var vmID int64
 	if e.c.id != 0 {
@@ -111,10 +127,6 @@ func (e *callEnv) Voicemail(ctx context.Context, box string, max time.Duration) 
 		if err != nil {
 			e.log.Error("cannot record the voicemail", "err", err)
 		}
-	}
-	w, err := wav.Create(filepath.Join(dir, name))
-	if err != nil {
-		return fmt.Errorf("voicemail: %w", err)
 	}
 	rec, recErr := e.ch.Record(ctx, max, voicemailSilence, func(fr *voice.Frame) error {
 		if b.opts.CanRecord != nil {
@@ -128,6 +140,10 @@ func (e *callEnv) Voicemail(ctx context.Context, box string, max time.Duration) 
 		recErr = err
 	}
 	d := time.Duration(rec.Frames) * voice.FrameDuration
+	if recErr != nil && b.opts.WriteFailed != nil {
+		// Before the row is completed: a full disk gives up its reserve for the call log.
+		b.opts.WriteFailed(recErr)
+	}
 	if vmID != 0 {
 		if err := b.opts.Store.FinishVoicemail(e.bg, vmID, d); err != nil {
 			e.log.Error("cannot complete the voicemail", "err", err)
@@ -137,9 +153,7 @@ func (e *callEnv) Voicemail(ctx context.Context, box string, max time.Duration) 
 	e.log.Info("voicemail recorded", "voicemail", vmID, "seconds", d.Seconds(), "voice_frames", rec.VoiceFrames, "ended_by", rec.EndedBy)
 	if recErr != nil {
 		e.log.Error("recording stopped", "err", recErr)
-		if b.opts.WriteFailed != nil {
-			b.opts.WriteFailed(recErr)
-		}
+		e.cutShort = recErr.Error()
 	}
 	return nil
 }

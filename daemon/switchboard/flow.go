@@ -116,8 +116,12 @@ func (c *call) run(parent context.Context) {
 		sum.EndReason = "the call's audio stopped"
 	case env.noRecording != "":
 		sum.EndReason = "no message could be recorded: " + env.noRecording
+	case env.cutShort != "":
+		sum.EndReason = "the message was cut short: " + env.cutShort
 	case res.Err != nil:
 		sum.EndReason = res.Err.Error()
+	default:
+		sum.EndReason = p.missingAudio()
 	}
 	if res.Survey > 0 {
 		sum.Survey = res.Survey

@@ -73,6 +73,9 @@ type pump struct {
 	early     int64
 	recent    uint64
 	sinceFlow int64
+	// gap counts the underruns in a row now and longestGap the most in a row, for the record
+	// of a call whose audio stopped coming (read once run has returned).
+	gap, longestGap int64
 	// bridged: what is heard goes to peer.hear, what peer.say holds is played
 	peer atomic.Pointer[peer]
 	// tap gets both sides mixed, for recording a conversation
@@ -135,6 +138,22 @@ func (p *pump) run(ctx context.Context) error {
 	return nil
 }
 
+// audioGapFrames is how long (in frames) the line's audio must stay away, in one piece, for the
+// call's record to say so: 2 s, twice the last second that a hang-up may leave without audio.
+const audioGapFrames = 2 * hangupGrace
+
+// missingAudio says, for the call's record, that the line's audio never came or stopped for
+// audioGapFrames or more in a row; "" when it did not. Call it after run has returned.
+func (p *pump) missingAudio() string {
+	switch {
+	case !p.flowing && p.early >= audioGapFrames:
+		return "the modem sent no audio during the call"
+	case p.longestGap >= audioGapFrames:
+		return fmt.Sprintf("the modem's audio stopped for %.1f s during the call", float64(p.longestGap)/voice.FramesPerSecond)
+	}
+	return ""
+}
+
 // step moves one frame in and one frame out.
 func (p *pump) step() error {
 	err := p.audio.ReadFrame(p.in)
@@ -142,12 +161,14 @@ func (p *pump) step() error {
 	switch {
 	case under && p.flowing:
 		p.underruns.Add(1)
+		p.gap++
+		p.longestGap = max(p.longestGap, p.gap)
 	case under:
 		p.early++
 	case err != nil:
 		return fmt.Errorf("switchboard: read audio: %w", err)
 	default:
-		p.flowing = true
+		p.flowing, p.gap = true, 0
 	}
 	p.recent <<= 1
 	if under {
