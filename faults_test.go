@@ -327,6 +327,7 @@ func checkKilledVoicemail(t *testing.T, data string, v vmRow, bytesAtKill int64)
 func TestKill9DuringVoicemail(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
+	messageFlow(t, data) // the same at any hour: a caller's 0 leads to the beep
 	p := startDaemon(t, data, 1)
 	say := noiseWAV(t, 20)
 	callErr := placeCall(p.url, "--from", "+79161234567", "--digits", "0", "--say", say)
@@ -373,6 +374,7 @@ func TestKill9DuringVoicemail(t *testing.T) {
 func TestKill9BusyHour(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
+	messageFlow(t, data)
 	p := startDaemon(t, data, 2)
 	// Calls that end before the kill: a caller who hangs up in the greeting, on each line.
 	var wg sync.WaitGroup
