@@ -258,16 +258,7 @@ func TestDiskFillsUnderTheDaemon(t *testing.T) {
 
 	// Nothing is damaged.
 	stop()
-	u := url.URL{Scheme: "file", Path: filepath.Join(dir, "hotline.db"), RawQuery: "mode=ro"}
-	db, err := sql.Open("sqlite", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var ok string
-	if err := db.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
-		t.Errorf("integrity_check: %q, %v", ok, err)
-	}
+	db := openWhole(t, dir)
 	var calls, open int
 	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE outcome = '') FROM calls`).Scan(&calls, &open); err != nil {
 		t.Fatal(err)
@@ -477,16 +468,7 @@ func TestRecordingsReadOnlyUnderTheDaemon(t *testing.T) {
 	}
 	stop()
 
-	u := url.URL{Scheme: "file", Path: filepath.Join(dir, "hotline.db"), RawQuery: "mode=ro"}
-	db, err := sql.Open("sqlite", u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var ok string
-	if err := db.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
-		t.Errorf("integrity_check: %q, %v", ok, err)
-	}
+	db := openWhole(t, dir)
 	var rows, incomplete int
 	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE complete = 0) FROM voicemails`).Scan(&rows, &incomplete); err != nil {
 		t.Fatal(err)
@@ -494,4 +476,21 @@ func TestRecordingsReadOnlyUnderTheDaemon(t *testing.T) {
 	if rows != 2 || incomplete != 0 {
 		t.Errorf("%d voicemail rows, %d incomplete; want the 2 messages taken, complete", rows, incomplete)
 	}
+}
+
+// openWhole opens the stopped daemon's database in dir read-only and checks that it passes
+// PRAGMA integrity_check; the test closes it.
+func openWhole(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	u := url.URL{Scheme: "file", Path: filepath.Join(dir, "hotline.db"), RawQuery: "mode=ro"}
+	db, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var ok string
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
+		t.Errorf("integrity_check: %q, %v", ok, err)
+	}
+	return db
 }

@@ -110,10 +110,10 @@ type Modem struct {
 	preCID  callerID // caller ID seen with no call ringing (before the first RING)
 	preAt   time.Time
 	preSet  bool
-	leaving sync.WaitGroup // hang-ups in progress
 	// onHooked is closed once the hang-ups in progress have put the line on hook (nil: none
 	// yet). A call answered or dialled right after the last one ended waits for it: the
 	// last call's ATH0 must not reach the modem between this call's AT+VLS=1 and AT+VTR.
+	// Run waits for it before it returns.
 	onHooked chan struct{}
 	run      *runner
 	progress chan byte // line events for the Dial in progress
@@ -248,7 +248,7 @@ func (m *Modem) Run(ctx context.Context) error {
 	m.run = nil
 	m.mu.Unlock()
 	r.wg.Wait()
-	m.leaving.Wait()
+	_ = m.waitOnHook(context.Background()) // the hang-ups in progress
 	portCancel()
 	<-streamDone
 	<-r.chDone
@@ -672,7 +672,6 @@ var beforeATH0 = func() {}
 // beginHangupLocked notes a hang-up in progress and returns the func that marks it finished,
 // after any that began before it. m.mu is held.
 func (m *Modem) beginHangupLocked() func() {
-	m.leaving.Add(1)
 	prev, onHooked := m.onHooked, make(chan struct{})
 	m.onHooked = onHooked
 	return func() {
@@ -680,7 +679,6 @@ func (m *Modem) beginHangupLocked() func() {
 			<-prev // bounded: every hang-up gives up after its own timeout
 		}
 		close(onHooked)
-		m.leaving.Done()
 	}
 }
 
