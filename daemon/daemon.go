@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"hotline/daemon/browserline"
@@ -113,6 +114,10 @@ type Config struct {
 	MDNS string
 	// Now is the wall clock the schedules read (nil: time.Now); tests set it.
 	Now func() time.Time
+	// WorkingCopyPlaces are where the box may keep a working copy of its data when DataDir is
+	// on a read-only file system, first that works (nil: the service's runtime folder, the
+	// temporary folder, /dev/shm).
+	WorkingCopyPlaces []string
 	// Speed runs the calls Speed times faster than real time (0 or 1: real time), for soak
 	// tests on simulated lines: the switchboard's waits (switchboard.Options.Speed) and the
 	// simulated modems' rings, frames and callers (sim.Options.Speed). Real lines' drivers
@@ -144,7 +149,14 @@ type Hotline struct {
 	disk    *diskguard.Guard
 	clock   *clockWatch
 	pins    []io.Closer // GPIO lines held
+	// copyOf is the read-only data folder the box runs a working copy of; "" normally.
+	copyOf string
 }
+
+// alertWorkingCopy tells the owner the box runs from a working copy of its data.
+const alertWorkingCopy = "The box's memory card has turned read-only, which cards do when they start to fail. " +
+	"The box still answers calls and takes messages from a copy of its data in working memory, but what happens from now on " +
+	"is lost when the box restarts. Download a backup from the admin, then replace the memory card and restore the backup."
 
 // gsmLine is a line driver with its own run loop.
 type gsmLine interface {
@@ -164,7 +176,9 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	}
 	// A backup the owner restored from the admin replaces the data now, before anything opens
 	// it; a failed move must not start the box on half-moved data.
-	if applied, err := custom.ApplyPendingRestore(cfg.DataDir); err != nil {
+	if applied, err := custom.ApplyPendingRestore(cfg.DataDir); errors.Is(err, syscall.EROFS) {
+		cfg.Logger.Error("the backup the owner restored cannot be applied: the data disk is read-only", "err", err)
+	} else if err != nil {
 		return nil, fmt.Errorf("apply the restored backup: %w", err)
 	} else if applied {
 		cfg.Logger.Warn("backup restored; the data before it is kept", "previous", filepath.Join(cfg.DataDir, custom.PreviousDir))
@@ -184,10 +198,27 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		}
 	}
 	st, err := store.Open(ctx, cfg.DataDir)
+	var copyOf string
+	var freshCopy bool
+	if errors.Is(err, syscall.EROFS) {
+		// The card turned read-only (it does so when it starts failing): answer from a copy.
+		places := cfg.WorkingCopyPlaces
+		if places == nil {
+			places = workingCopyPlaces()
+		}
+		dir, fresh, cerr := makeWorkingCopy(cfg.DataDir, places)
+		if cerr != nil {
+			return nil, fmt.Errorf("%w; and the box cannot run from a copy: %v", err, cerr)
+		}
+		cfg.Logger.Error("the data disk is read-only: answering from a working copy in memory; what happens until the disk is replaced is lost at the next restart",
+			"disk", cfg.DataDir, "copy", dir, "made_now", fresh)
+		copyOf, freshCopy = cfg.DataDir, fresh
+		st, err = store.Open(ctx, dir)
+	}
 	if err != nil {
 		return nil, err
 	}
-	h := &Hotline{Store: st, cfg: cfg, log: cfg.Logger, sims: map[string]sim.Modem{}, simBusy: map[string]bool{}}
+	h := &Hotline{Store: st, cfg: cfg, log: cfg.Logger, sims: map[string]sim.Modem{}, simBusy: map[string]bool{}, copyOf: copyOf}
 	h.disk, err = diskguard.New(diskguard.Config{
 		Dir:          st.Dir(),
 		MinFreeBytes: cfg.DiskFloor,
@@ -234,6 +265,9 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	h.clock.network, h.clock.set, h.clock.synced = h.networkTime, setSystemClock, clockSynced
 	flows := &flowCache{st: st}
 	h.alerts = newAlerter(h)
+	if freshCopy {
+		h.alerts.queue(ctx, alertBody{Kind: AlertDisk, Text: alertWorkingCopy, At: time.Now()})
+	}
 	own := custom.Prompts{Dir: filepath.Join(st.Dir(), custom.PromptDir)}
 	h.Board = switchboard.New(switchboard.Options{
 		Speed:        cfg.Speed,
@@ -679,7 +713,18 @@ var (
 const RecordingDir = store.RecordingDir
 
 // Disk is what the disk guard last saw: free space, whether recording is allowed, the alert.
-func (h *Hotline) Disk() diskguard.Status { return h.disk.Status() }
+func (h *Hotline) Disk() diskguard.Status {
+	s := h.disk.Status()
+	if h.copyOf != "" {
+		s.WorkingCopy = true
+		s.Alert = alertWorkingCopy
+	}
+	return s
+}
+
+// WorkingCopyOf is the read-only data folder the box runs a working copy of, or "" when it
+// runs on its data disk as it should.
+func (h *Hotline) WorkingCopyOf() string { return h.copyOf }
 
 // retention applies the owner's retention settings once a day: "retention_days" (voicemail
 // audio older than this is removed; 0 keeps it) and "retention_mb" (the oldest audio is

@@ -376,12 +376,18 @@ func seedMessage(t *testing.T, dir string, at time.Time, d time.Duration) int64 
 // failure the test shows the log.
 func runDaemon(t *testing.T, dir string, floor uint64) (h *Hotline, stop func(), daemonLog func() string) {
 	t.Helper()
+	quickFlow(t, dir)
+	return startDaemon(t, Config{DataDir: dir, Sims: 1, SimToneReports: true, Now: workingHours, DiskFloor: floor})
+}
+
+// startDaemon opens and runs the daemon as cfg says, with its log kept for the test.
+func startDaemon(t *testing.T, cfg Config) (h *Hotline, stop func(), daemonLog func() string) {
+	t.Helper()
 	var logbuf strings.Builder
 	var logMu sync.Mutex
 	ctx, cancel := context.WithCancel(context.Background())
-	quickFlow(t, dir)
-	h, err := Open(ctx, Config{DataDir: dir, Sims: 1, SimToneReports: true, Now: workingHours, DiskFloor: floor,
-		Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logbuf}, nil))})
+	cfg.Logger = slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logbuf}, nil))
+	h, err := Open(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -221,21 +221,23 @@ func TestDebUnit(t *testing.T) {
 		}
 	}
 	for key, want := range map[string][]string{
-		"Type":                {"notify"},
-		"WatchdogSec":         {"30"},
-		"User":                {"hotline"},
-		"ExecStart":           {"/usr/bin/hotline run --data /var/lib/hotline --listen :80 $HOTLINE_ARGS"},
-		"Restart":             {"always"},
-		"StateDirectory":      {"hotline"},
-		"AmbientCapabilities": {"CAP_NET_BIND_SERVICE"},
-		"NoNewPrivileges":     {"yes"},
-		"ProtectSystem":       {"strict"},
-		"ProtectHome":         {"yes"},
-		"PrivateTmp":          {"yes"},
-		"DevicePolicy":        {"closed"},
-		"DeviceAllow":         {"char-ttyUSB rw", "char-ttyACM rw", "char-gpiochip rw"},
-		"SystemCallFilter":    {"@system-service", "~@privileged @resources"},
-		"WantedBy":            {"multi-user.target"},
+		"Type":                     {"notify"},
+		"WatchdogSec":              {"30"},
+		"User":                     {"hotline"},
+		"ExecStart":                {"/usr/bin/hotline run --data /var/lib/hotline --listen :80 $HOTLINE_ARGS"},
+		"Restart":                  {"always"},
+		"StateDirectory":           {"hotline"},
+		"RuntimeDirectory":         {"hotline"},
+		"RuntimeDirectoryPreserve": {"restart"},
+		"AmbientCapabilities":      {"CAP_NET_BIND_SERVICE"},
+		"NoNewPrivileges":          {"yes"},
+		"ProtectSystem":            {"strict"},
+		"ProtectHome":              {"yes"},
+		"PrivateTmp":               {"yes"},
+		"DevicePolicy":             {"closed"},
+		"DeviceAllow":              {"char-ttyUSB rw", "char-ttyACM rw", "char-gpiochip rw"},
+		"SystemCallFilter":         {"@system-service", "~@privileged @resources"},
+		"WantedBy":                 {"multi-user.target"},
 	} {
 		if !slices.Equal(settings[key], want) {
 			t.Errorf("%s = %q, want %q", key, settings[key], want)

@@ -574,6 +574,8 @@ func TestDiskAlert(t *testing.T) {
 		{"not measured", diskguard.Status{}, ""},
 		{"fine", diskguard.Status{Checked: now, Recording: true}, ""},
 		{"read-only", diskguard.Status{Checked: now, ReadOnly: true}, T["disk_readonly"]},
+		{"working copy", diskguard.Status{WorkingCopy: true, Checked: now, Recording: true, Free: 1 << 30}, T["disk_copy"]},
+		{"working copy, not measured yet", diskguard.Status{WorkingCopy: true}, T["disk_copy"]},
 		{"full", diskguard.Status{Checked: now, Free: 50 << 20}, fmt.Sprintf(T["disk_full"], "50.0 MB")},
 		{"other", diskguard.Status{Checked: now, Recording: true, Alert: "x"}, T["disk_problem"]},
 	} {

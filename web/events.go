@@ -122,6 +122,8 @@ func (s *Server) dashEvent(p dashboardPage, T map[string]string) dashEvent {
 // was not measured yet).
 func diskAlert(T map[string]string, st diskguard.Status) string {
 	switch {
+	case st.WorkingCopy:
+		return T["disk_copy"]
 	case st.Checked.IsZero():
 		return ""
 	case st.ReadOnly:

@@ -2,6 +2,7 @@ package custom
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -105,15 +106,10 @@ func WriteBackup(ctx context.Context, w io.Writer, st *store.Store) error {
 		return err
 	}
 	m := Manifest{Product: Product, Schema: store.SchemaVersion()}
-	add := func(src, name string, size int64, mod time.Time) error {
+	add := func(f io.Reader, name string, size int64, mod time.Time) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		f, err := os.Open(src)
-		if err != nil {
-			return fmt.Errorf("backup: %w", err)
-		}
-		defer f.Close()
 		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o640, Size: size, ModTime: mod, Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
 			return fmt.Errorf("backup: %s: %w", name, err)
 		}
@@ -128,7 +124,7 @@ func WriteBackup(ctx context.Context, w io.Writer, st *store.Store) error {
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	if err := add(dbCopy, store.DBName, fi.Size(), fi.ModTime()); err != nil {
+	if err := addFile(add, dbCopy, store.DBName, fi.Size(), fi.ModTime()); err != nil {
 		return err
 	}
 	for _, folder := range backupFolders {
@@ -136,6 +132,11 @@ func WriteBackup(ctx context.Context, w io.Writer, st *store.Store) error {
 			return fmt.Errorf("backup: %w", err)
 		}
 		root := filepath.Join(st.Dir(), folder)
+		// A working copy (the data disk turned read-only) links to the messages kept there.
+		var linkedRoot string
+		if orig := st.CopyOf(); orig != "" {
+			linkedRoot = filepath.Join(orig, folder) + string(filepath.Separator)
+		}
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if errors.Is(err, os.ErrNotExist) && p == root {
 				return fs.SkipDir
@@ -153,14 +154,30 @@ func WriteBackup(ctx context.Context, w io.Writer, st *store.Store) error {
 				return nil
 			case d.IsDir():
 				return tw.WriteHeader(&tar.Header{Name: name + "/", Mode: 0o750, ModTime: now, Typeflag: tar.TypeDir, Format: tar.FormatPAX})
+			case d.Type()&fs.ModeSymlink != 0 && linkedRoot != "":
+				target, err := os.Readlink(p)
+				if err != nil || !strings.HasPrefix(filepath.Clean(target), linkedRoot) {
+					return nil
+				}
+				// Read whole first: a file the failing card cannot give back any more is
+				// left out, not a reason to lose the whole backup.
+				info, err := os.Stat(target)
+				if err != nil || !info.Mode().IsRegular() {
+					return nil
+				}
+				data, err := os.ReadFile(target)
+				if err != nil {
+					return nil
+				}
+				return add(bytes.NewReader(data), name, int64(len(data)), info.ModTime())
 			case !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".tmp-"):
-				return nil // links, sockets and half-written prompts stay out
+				return nil // other links, sockets and half-written prompts stay out
 			}
 			info, err := d.Info()
 			if err != nil {
 				return err
 			}
-			return add(p, name, info.Size(), info.ModTime())
+			return addFile(add, p, name, info.Size(), info.ModTime())
 		})
 		if err != nil {
 			return fmt.Errorf("backup: %s: %w", folder, err)
@@ -180,6 +197,16 @@ func WriteBackup(ctx context.Context, w io.Writer, st *store.Store) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	return nil
+}
+
+// addFile hands the file at src to add.
+func addFile(add func(io.Reader, string, int64, time.Time) error, src, name string, size int64, mod time.Time) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer f.Close()
+	return add(f, name, size, mod)
 }
 
 func writeEntry(tw *tar.Writer, name string, data []byte, mod time.Time) error {

@@ -63,6 +63,9 @@ type Status struct {
 	Floor       uint64 // free space under which recording stops
 	Recording   bool   // whether a recording may start or go on
 	ReadOnly    bool   // the file system is mounted read-only
+	// WorkingCopy: the data disk turned read-only and the box runs from a copy in memory (set
+	// by the daemon; the guard watches the copy's file system).
+	WorkingCopy bool
 	Ballast     bool   // the ballast file is in place
 	Alert       string // for the owner, in plain words; "" when all is well
 	Checked     time.Time

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -344,7 +345,8 @@ func (s *Store) backups() ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && backupName.MatchString(e.Name()) {
+		// Links: a working copy's links to the backups on a read-only card (WorkingCopyMark).
+		if (e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0) && backupName.MatchString(e.Name()) {
 			names = append(names, e.Name())
 		}
 	}

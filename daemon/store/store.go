@@ -206,6 +206,21 @@ func (s *Store) Close() error {
 // Dir is the absolute data directory.
 func (s *Store) Dir() string { return s.dir }
 
+// WorkingCopyMark is the file that makes a data folder a working copy of another, read-only
+// one (the daemon runs from such a copy when its data disk turns read-only); it holds the
+// other folder's absolute path. The copy's voicemail and recordings folders link to the
+// files there.
+const WorkingCopyMark = ".working-copy-of"
+
+// CopyOf is the read-only data folder this store's folder is a working copy of, or "".
+func (s *Store) CopyOf() string {
+	b, err := os.ReadFile(filepath.Join(s.dir, WorkingCopyMark))
+	if err != nil || !filepath.IsAbs(string(b)) {
+		return ""
+	}
+	return filepath.Clean(string(b))
+}
+
 // Recovered reports what Open repaired: calls left in progress that were closed as "failed",
 // and voicemail left incomplete that was marked complete.
 func (s *Store) Recovered() (calls, voicemail int) {
