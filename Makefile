@@ -49,9 +49,10 @@ lint:
 	$(MAKE) --no-print-directory vulncheck
 
 # Tests that judge real-time audio against programs outside the box's process (wrk hammering
-# the admin while calls are up, baresip as an operator's phone): they run after the rest, one
-# package at a time, so the machine is as quiet as a box, which runs nothing but hotline.
-RT_TESTS := ^(TestLoadWhileCallsUp|TestBaresipOperator)$$
+# the admin while calls are up, baresip as an operator's phone, the soak's simulated modems in
+# a process of their own): they run after the rest, one package at a time, so the machine is
+# as quiet as a box, which runs nothing but hotline.
+RT_TESTS := ^(TestLoadWhileCallsUp|TestBaresipOperator|TestSoak)$$
 
 test: test-deps lint cross
 	$(GO) test -race -count=1 -timeout 20m -skip '$(RT_TESTS)' ./...

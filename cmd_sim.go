@@ -24,7 +24,11 @@ import (
 // (gsm1, gsm2, ... in the order given), then "Sim calls: URL": POST URL/api/sim/call places a
 // call from a virtual caller, as `hotline call --addr URL` does, and answers with what the
 // caller experienced (the daemon's call log is the daemon's to tell), with the underruns the
-// simulator itself may have caused by pausing.
+// simulator itself may have caused by pausing. POST URL/api/sim/callee sets how a number the
+// box dials behaves ({"number": N, "callee": sim.Callee}); POST URL/api/sim/callee/next waits
+// for the next call the box places to {"number": N} to end and tells what its callee
+// experienced. --speed runs the modems' frames, rings and virtual people that many times
+// faster than real time (soak tests).
 func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -32,6 +36,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Var(&kinds, "kinds", "one kind per modem: quectel,simcom,huawei,fxo (or a number of quectel modems)")
 	listen := fs.String("listen", "127.0.0.1:0", "address of the call API")
 	debug := fs.Bool("debug", false, "log every AT line")
+	speed := fs.Float64("speed", 1, "run the modems' clocks this many times faster than real time")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -40,6 +45,9 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if len(kinds.kinds) == 0 || len(kinds.kinds) > 16 {
 		return usageError{"sim: --kinds takes 1 to 16 modems"}
+	}
+	if *speed < 1 || *speed > 20 {
+		return usageError{"sim: --speed takes 1 to 20"}
 	}
 	level := slog.LevelInfo
 	if *debug {
@@ -51,7 +59,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// `hotline run --sim`.
 	callees := sim.NewCallees()
 	callees.SetDefault(sim.Callee{AnswerAfter: 2 * time.Second, Digits: "1", DigitsAfter: 3 * time.Second, HangupAfter: 30 * time.Second})
-	s := &simServer{modems: map[string]sim.Modem{}, busy: map[string]bool{}}
+	s := &simServer{modems: map[string]sim.Modem{}, busy: map[string]bool{}, callees: callees}
 	defer func() {
 		for _, m := range s.modems {
 			m.Close()
@@ -59,7 +67,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}()
 	for i, kind := range kinds.kinds {
 		id := fmt.Sprintf("gsm%d", i+1)
-		m, err := sim.New(kind, sim.Options{ID: id, Logger: log.With("line", id), ToneReports: true, Callees: callees})
+		m, err := sim.New(kind, sim.Options{ID: id, Logger: log.With("line", id), ToneReports: true, Callees: callees, Speed: *speed})
 		if err != nil {
 			return fmt.Errorf("sim %s: %w", id, err)
 		}
@@ -76,6 +84,8 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/sim/call", s.call)
+	mux.HandleFunc("POST /api/sim/callee", s.setCallee)
+	mux.HandleFunc("POST /api/sim/callee/next", s.nextCallee)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -110,9 +120,42 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 
 // simServer places the calls asked for over HTTP, one at a time per modem.
 type simServer struct {
-	modems map[string]sim.Modem
-	mu     sync.Mutex
-	busy   map[string]bool
+	modems  map[string]sim.Modem
+	callees *sim.Callees
+	mu      sync.Mutex
+	busy    map[string]bool
+}
+
+// simCallee is the body of /api/sim/callee and /api/sim/callee/next.
+type simCallee struct {
+	Number string     `json:"number"`
+	Callee sim.Callee `json:"callee"`
+}
+
+func (s *simServer) setCallee(w http.ResponseWriter, r *http.Request) {
+	var c simCallee
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<20)).Decode(&c); err != nil || c.Number == "" {
+		http.Error(w, fmt.Sprintf("bad callee: %v", err), http.StatusBadRequest)
+		return
+	}
+	s.callees.Set(c.Number, c.Callee)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *simServer) nextCallee(w http.ResponseWriter, r *http.Request) {
+	var c simCallee
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10)).Decode(&c); err != nil || c.Number == "" {
+		http.Error(w, fmt.Sprintf("bad callee: %v", err), http.StatusBadRequest)
+		return
+	}
+	res, err := s.callees.Next(r.Context(), c.Number)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusGatewayTimeout)
+		return
+	}
+	res.Heard = nil
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(res)
 }
 
 func (s *simServer) call(w http.ResponseWriter, r *http.Request) {

@@ -452,8 +452,9 @@ type simProc struct {
 	url    string   // its call API, for `hotline call --addr`
 }
 
-// startSim runs `hotline sim --kinds KINDS` and reads the modems' ports and its call API.
-func startSim(t *testing.T, kinds string) *simProc {
+// startSim runs `hotline sim --kinds KINDS [more flags]` and reads the modems' ports and its
+// call API.
+func startSim(t *testing.T, kinds string, more ...string) *simProc {
 	t.Helper()
 	bin := hotlineBinary(t)
 	logPath := filepath.Join(t.TempDir(), "sim.log")
@@ -465,7 +466,7 @@ func startSim(t *testing.T, kinds string) *simProc {
 	// The modems are hardware with a clock of their own that the box's load cannot slow: the
 	// simulator (a light process) runs at a real-time priority, above the daemon and anything
 	// else on the machine (chrt, util-linux; the test runs as root, as `make test` does).
-	cmd := exec.Command("chrt", "--fifo", "10", bin, "sim", "--kinds", kinds)
+	cmd := exec.Command("chrt", append([]string{"--fifo", "10", bin, "sim", "--kinds", kinds}, more...)...)
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +32,9 @@ import (
 )
 
 // The soak runs the real daemon (store on disk, line drivers, switchboard, flow) over simulated
-// modems of every dialect for thousands of calls with mixed outcomes, on an accelerated clock:
+// modems of every dialect, in a process of their own (`hotline sim`) and opened through the
+// serial code real modems are opened with, for thousands of calls with mixed outcomes, on an
+// accelerated clock:
 // the simulated modems send their 20 ms frames and rings, and the switchboard runs its
 // timeouts, speed times faster than real time (daemon.Config.Speed), so the audio path, paced
 // by the modems' frames, handles speed x 50 frames a second on each line. The drivers' AT
@@ -197,19 +204,37 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	h, err := daemon.Open(ctx, daemon.Config{DataDir: data, SimKinds: simKinds, SimToneReports: true, Speed: speed,
+	// The modems are devices apart from the box, with clocks of their own: the simulated ones
+	// run in a process of their own (`hotline sim`, at a real-time priority), and the daemon
+	// opens their pseudo-terminals with the serial code it opens real modems with. A frame the
+	// daemon does not take in time is then the daemon's, not the simulator's.
+	modems := startSim(t, strings.Join(simKinds, ","), "--speed", strconv.FormatFloat(speed, 'f', -1, 64))
+	var specs []daemon.ModemSpec
+	for _, m := range modems.modems {
+		spec, err := daemon.ParseModemSpec(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, spec)
+	}
+	h, err := daemon.Open(ctx, daemon.Config{DataDir: data, Modems: specs, Speed: speed,
 		Logger: slog.New(slog.NewTextHandler(logf, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The operator's mobile answers after half a second, takes the call with 1 once the box
 	// announced it, talks, and hangs up.
-	h.Callees.Set(soakMobile, sim.Callee{AnswerAfter: 300 * time.Millisecond, Digits: "1",
+	setCallee(t, modems.url, soakMobile, sim.Callee{AnswerAfter: 300 * time.Millisecond, Digits: "1",
 		DigitsAfter: 400 * time.Millisecond, HangupAfter: 2 * time.Second})
-	h.Callees.Set(soakMobileNoAnswer, sim.Callee{Outcome: sim.NoAnswer, AnswerAfter: time.Minute})
+	setCallee(t, modems.url, soakMobileNoAnswer, sim.Callee{Outcome: sim.NoAnswer, AnswerAfter: time.Minute})
 	runCtx, stop := context.WithCancel(ctx)
 	runDone := make(chan error, 1)
 	go func() { runDone <- h.Run(runCtx) }()
+	for deadline := time.Now().Add(time.Minute); readyLines(h) < lines; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d lines ready after a minute", readyLines(h), lines)
+		}
+	}
 	stopped := false
 	shut := func() {
 		if stopped {
@@ -256,8 +281,11 @@ func TestSoak(t *testing.T) {
 			wg.Go(func() {
 				for j := range share {
 					kind := pickKind(rnd)
-					res, err := soakCall(ctx, h, lane, kind, fmt.Sprintf("+7916%03d%04d", li, j), say, speed, &annaMu, &borisMu)
+					res, callee, err := soakCall(ctx, h, modems.url, lane, kind, fmt.Sprintf("+79%d%03d%05d", phase, li, j), say, speed, &annaMu, &borisMu)
 					mu.Lock()
+					if callee.Modem != "" {
+						simLate[callee.Modem] += callee.LateFrames
+					}
 					if err != nil {
 						failed++
 						failedKind[kind]++
@@ -312,8 +340,8 @@ func TestSoak(t *testing.T) {
 		t.Errorf("%d audio frames lost by the recorder; want none", counters.RecorderDrops)
 	}
 	// No deadline missed: on every line, each underrun the daemon counted is one the simulated
-	// modem (here in the same process, which the race detector and a busy machine slow down)
-	// may have caused by pausing itself; with a simulator on time, none.
+	// modems' process (at a real-time priority) may have caused by pausing itself, which it
+	// measures; on time, none.
 	logged, _ := os.ReadFile(logf.Name())
 	underruns := map[string]int{}
 	total := 0
@@ -326,10 +354,10 @@ func TestSoak(t *testing.T) {
 		t.Errorf("the log names %d underruns, the counters %d", total, counters.Underruns)
 	}
 	late := 0
-	for _, lane := range lanes {
-		late += simLate[lane]
-		if underruns[lane] > simLate[lane] {
-			t.Errorf("%s: the daemon counted %d underruns, the simulator's pauses explain %d: the daemon missed deadlines", lane, underruns[lane], simLate[lane])
+	for _, line := range ids {
+		late += simLate[line]
+		if underruns[line] > simLate[line] {
+			t.Errorf("%s: the daemon counted %d underruns, the simulator's pauses explain %d: the daemon missed deadlines", line, underruns[line], simLate[line])
 		}
 	}
 	t.Logf("audio underruns: %d; the simulator's own pauses could cause %d", total, late)
@@ -352,9 +380,13 @@ func pickKind(rnd *rand.Rand) soakKind {
 	return soakGreetingHangup
 }
 
-// soakCall places one call of kind on line, at speed times real time, and checks what the
-// caller and the call log say. anna and boris are held while a call rings the operator's mobile.
-func soakCall(ctx context.Context, h *daemon.Hotline, line string, kind soakKind, from string, say []byte, speed float64, anna, boris *sync.Mutex) (daemon.TestCallResult, error) {
+// soakCall places one call of kind on line through the simulator's call API at sim, at speed
+// times real time, and checks what the caller and the call log say; it returns what the
+// caller experienced with the record's id and outcome, and what the operator's mobile
+// experienced when the box dialled it. anna and boris are held while a call rings the
+// operator's mobile.
+func soakCall(ctx context.Context, h *daemon.Hotline, sim, line string, kind soakKind, from string, say []byte, speed float64, anna, boris *sync.Mutex) (daemon.TestCallResult, simCalleeResult, error) {
+	var callee simCalleeResult
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	tc := daemon.TestCall{From: from, Line: line}
@@ -390,31 +422,102 @@ func soakCall(ctx context.Context, h *daemon.Hotline, line string, kind soakKind
 		operator.Lock()
 		defer operator.Unlock()
 	}
-	res, err := h.TestCall(ctx, tc)
+	res, err := simCall(ctx, sim, tc)
 	if err != nil {
-		return res, err
+		return res, callee, err
+	}
+	// The record, closed: the daemon writes it as it sees the call end.
+	for {
+		// By the digits: an analog line's caller ID carries no "+".
+		calls, err := h.Store.SearchCalls(ctx, store.LogFilter{Number: strings.TrimPrefix(from, "+"), Limit: 2})
+		if err != nil {
+			return res, callee, err
+		}
+		if len(calls) > 1 {
+			return res, callee, fmt.Errorf("%d records for %s", len(calls), from)
+		}
+		if len(calls) == 1 && !calls[0].EndedAt.IsZero() {
+			res.CallID, res.Outcome = calls[0].ID, calls[0].Outcome
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return res, callee, fmt.Errorf("no closed record for the call from %s (%d records): %w: %+v", from, len(calls), ctx.Err(), res)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 	if res.Outcome != want {
-		return res, fmt.Errorf("call %d: outcome %q, want %q: %+v", res.CallID, res.Outcome, want, res)
-	}
-	if res.CallID == 0 {
-		return res, fmt.Errorf("no call record: %+v", res)
+		return res, callee, fmt.Errorf("call %d: outcome %q, want %q: %+v", res.CallID, res.Outcome, want, res)
 	}
 	if dials != "" {
 		// The operator is free again once the line the box dialled on is ready for the next.
-		r, err := h.Callees.Next(ctx, dials)
+		callee, err = nextCallee(ctx, sim, dials)
 		if err != nil {
-			return res, err
+			return res, callee, err
 		}
-		for h.Board.LineState(r.Modem) != "ready" {
+		for h.Board.LineState(callee.Modem) != "ready" {
 			select {
 			case <-ctx.Done():
-				return res, fmt.Errorf("line %s not ready after the call to %s: %w", r.Modem, dials, ctx.Err())
+				return res, callee, fmt.Errorf("line %s not ready after the call to %s: %w", callee.Modem, dials, ctx.Err())
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
 	}
-	return res, nil
+	return res, callee, nil
+}
+
+// simCalleeResult is what `hotline sim` tells of a call the box placed to a virtual callee.
+type simCalleeResult struct {
+	Modem      string
+	LateFrames int
+}
+
+// setCallee tells `hotline sim` at base how number answers the box's calls.
+func setCallee(t *testing.T, base, number string, c sim.Callee) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"number": number, "callee": c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(base+"/api/sim/callee", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("set callee %s: %s", number, resp.Status)
+	}
+}
+
+// nextCallee waits for the next call the box placed to number to end, at `hotline sim` base.
+func nextCallee(ctx context.Context, base, number string) (simCalleeResult, error) {
+	var r simCalleeResult
+	body, _ := json.Marshal(map[string]string{"number": number})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/sim/callee/next", bytes.NewReader(body))
+	if err != nil {
+		return r, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return r, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return r, fmt.Errorf("next call to %s: %s: %s", number, resp.Status, b)
+	}
+	return r, json.NewDecoder(resp.Body).Decode(&r)
+}
+
+// readyLines counts the daemon's lines that are ready for calls.
+func readyLines(h *daemon.Hotline) int {
+	n := 0
+	for _, id := range h.Lines() {
+		if h.Board.LineState(id) == "ready" {
+			n++
+		}
+	}
+	return n
 }
 
 // noisePCM is d of steady noise at a speaking level as s16le: a message that never falls silent.

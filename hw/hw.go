@@ -101,6 +101,10 @@ type Event struct {
 	Digit  byte      // Digit: the key
 	Cause  string    // Hangup: why, for the log ("remote hang-up", "local hang-up", "NO CARRIER")
 	State  string    // State: "ready", "down", ... in plain words
+	// NumberLater (Ring) says the caller ID may still come: analog lines send it in the pause
+	// after the first ring, and going off hook first loses it. A CallerID event follows when
+	// it comes (with an empty Number when the caller withheld it).
+	NumberLater bool
 }
 
 // Line is one telephone line (a GSM modem with its SIM, an analog voice modem, a SIP trunk).

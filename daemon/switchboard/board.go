@@ -247,6 +247,11 @@ func (l *lineState) handle(ctx context.Context, ev hw.Event) {
 				}
 			}
 		}
+		if l.call != nil && l.call.numberLater {
+			// The caller ID the box waited for: answer now, not at the next ring.
+			l.call.numberLater = false
+			l.answerWhenDue(ctx)
+		}
 	case hw.State:
 		l.log.Info("line state", "state", ev.State)
 		l.b.mu.Lock()
@@ -276,11 +281,17 @@ func (l *lineState) ring(ctx context.Context, ev hw.Event) {
 	}
 	c := l.call
 	c.rings = ev.Rings
-	if c.started {
-		return
-	}
-	want := l.b.answerRings(ctx)
-	if ev.Rings < want {
+	// An analog line's caller ID comes after the first ring: wait for it (up to the second
+	// ring), or the call is logged without the number to call back.
+	c.numberLater = ev.NumberLater && c.number == ""
+	l.answerWhenDue(ctx)
+}
+
+// answerWhenDue starts the ringing call's answer and flow once it has rung as often as the
+// owner set and its caller ID is not still on its way.
+func (l *lineState) answerWhenDue(ctx context.Context) {
+	c := l.call
+	if c == nil || c.started || c.numberLater || c.rings < l.b.answerRings(ctx) {
 		return
 	}
 	c.started = true
@@ -318,12 +329,14 @@ var errHungUp = errors.New("caller hung up")
 
 // call is one call on a line, from its first ring to its record's completion.
 type call struct {
-	l        *lineState
-	id       int64
-	number   string
-	rings    int
-	started  bool
-	modemKey chan byte
+	l       *lineState
+	id      int64
+	number  string
+	rings   int
+	started bool
+	// numberLater: the line said the caller ID may still come after this ring (analog).
+	numberLater bool
+	modemKey    chan byte
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc

@@ -402,3 +402,55 @@ func TestCallerIDAfterRing(t *testing.T) {
 		<-done
 	})
 }
+
+// An analog line sends its caller ID in the pause after the first ring: the box waits for it
+// before it answers (going off hook first would lose the number to call back), and answers
+// at once when it comes, withheld or not, or at the second ring when none comes.
+func TestAnalogAnswerWaitsForCallerID(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		then       hw.Event // after the first ring, 1 s later
+		wantNumber string
+	}{
+		{"number", hw.Event{Kind: hw.CallerID, Number: "+79161234567"}, "+79161234567"},
+		{"withheld", hw.Event{Kind: hw.CallerID}, ""},
+		{"none, second ring", hw.Event{Kind: hw.Ring, Rings: 2}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				st := newFakeStore()
+				b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir()})
+				line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{closed: make(chan struct{})}}
+				ends, cancelSub := b.Subscribe()
+				defer cancelSub()
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error)
+				go func() { done <- b.Serve(ctx, line) }()
+				answers := func() int {
+					line.mu.Lock()
+					defer line.mu.Unlock()
+					return line.answers
+				}
+				line.ev <- hw.Event{Kind: hw.Ring, Rings: 1, NumberLater: true}
+				time.Sleep(time.Second)
+				if n := answers(); n != 0 {
+					t.Errorf("answered %d times before the caller ID could come", n)
+				}
+				line.ev <- tt.then
+				time.Sleep(100 * time.Millisecond)
+				if n := answers(); n != 1 {
+					t.Errorf("answered %d times after %v, want 1", n, tt.then.Kind)
+				}
+				time.Sleep(time.Second)
+				close(line.audio.closed)
+				line.ev <- hw.Event{Kind: hw.Hangup, Cause: "caller hung up"}
+				end := <-ends
+				if c := st.call(end.CallID); c.number != tt.wantNumber || c.outcome != "abandoned" {
+					t.Errorf("call %+v; want number %q, abandoned", c, tt.wantNumber)
+				}
+				cancel()
+				<-done
+			})
+		})
+	}
+}

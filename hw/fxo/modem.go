@@ -417,7 +417,7 @@ func (m *Modem) onRing(r *runner) {
 	c.lastRing = time.Now()
 	c.ringSent = true
 	c.numSent = c.cid.number != "" || c.cid.withheld
-	m.emitLocked(hw.Event{Kind: hw.Ring, Rings: c.rings, Number: c.cid.number})
+	m.emitLocked(hw.Event{Kind: hw.Ring, Rings: c.rings, Number: c.cid.number, NumberLater: c.rings == 1 && !c.numSent})
 	r.ringTmr.Reset(RingTimeout)
 }
 
@@ -437,7 +437,7 @@ func (m *Modem) onCID(key, value string) {
 		return
 	}
 	m.log.Info("caller ID", "number", c.cid.number, "name", c.cid.name, "date", c.cid.date, "time", c.cid.time)
-	if c.ringSent && !c.numSent && c.cid.number != "" {
+	if c.ringSent && !c.numSent && (c.cid.number != "" || c.cid.withheld) {
 		c.numSent = true
 		m.emitLocked(hw.Event{Kind: hw.CallerID, Number: c.cid.number})
 	}
