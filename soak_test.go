@@ -396,7 +396,7 @@ func soakCall(ctx context.Context, h *daemon.Hotline, sim, line string, kind soa
 	case soakGreetingHangup:
 		// 150 ms of the wall clock: the drivers answer in real time (ATA, and the SIM7600's
 		// AT+CPCMREG=1 100 ms later), and a caller gone within a few milliseconds of ATA makes
-		// the answer itself fail (outcome "failed"), which is not what this caller tests.
+		// the answer itself not go through (outcome "missed"), which is not what this caller tests.
 		tc.HangupAfterMS = int(150 * speed)
 		want = store.OutcomeAbandoned
 	case soakInfo:

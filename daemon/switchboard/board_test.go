@@ -2,6 +2,7 @@ package switchboard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -130,6 +131,8 @@ type fakeLine struct {
 	answers int
 	id      string
 	mu      sync.Mutex
+	// answerErr, when set, is what Answer returns.
+	answerErr error
 }
 
 func (l *fakeLine) ID() string {
@@ -149,6 +152,9 @@ func (l *fakeLine) Answer(context.Context) (hw.Audio, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.answers++
+	if l.answerErr != nil {
+		return nil, l.answerErr
+	}
 	l.audio.start = time.Now()
 	return l.audio, nil
 }
@@ -447,6 +453,39 @@ func TestAnalogAnswerWaitsForCallerID(t *testing.T) {
 				end := <-ends
 				if c := st.call(end.CallID); c.number != tt.wantNumber || c.outcome != "abandoned" {
 					t.Errorf("call %+v; want number %q, abandoned", c, tt.wantNumber)
+				}
+				cancel()
+				<-done
+			})
+		})
+	}
+}
+
+// A caller who hangs up while the box picks up (the modem answers ATA with NO CARRIER) is a
+// missed call, not a failure of the box; an answer that fails otherwise is one.
+func TestAnswerFailures(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"caller gone", fmt.Errorf("gsm gsm1: answer: %w: NO CARRIER", hw.ErrNoCall), "missed"},
+		{"modem refused", errors.New("gsm gsm1: answer: ERROR"), "failed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				st := newFakeStore()
+				b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir()})
+				line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{closed: make(chan struct{})}, answerErr: tt.err}
+				ends, cancelSub := b.Subscribe()
+				defer cancelSub()
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error)
+				go func() { done <- b.Serve(ctx, line) }()
+				line.ev <- hw.Event{Kind: hw.Ring, Rings: 1, Number: "+79161234567"}
+				end := <-ends
+				if c := st.call(end.CallID); c.outcome != tt.want {
+					t.Errorf("call %+v; want outcome %q", c, tt.want)
 				}
 				cancel()
 				<-done

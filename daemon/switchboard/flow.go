@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hotline/daemon/store"
+	"hotline/hw"
 	"hotline/voice/ivr"
 )
 
@@ -28,6 +29,13 @@ func (c *call) run(parent context.Context) {
 	log := c.l.log.With("call", c.id)
 
 	audio, err := c.l.line.Answer(ctx)
+	if errors.Is(err, hw.ErrNoCall) {
+		// The caller hung up while the box picked up (NO CARRIER to ATA): a missed call, as
+		// one that stops ringing, not a failure of the box.
+		log.Info("the caller hung up before the answer went through", "err", err)
+		c.finish(bg, time.Now(), "", "missed")
+		return
+	}
 	if err != nil {
 		log.Error("cannot answer", "err", err)
 		c.finish(bg, time.Now(), "", "failed")
