@@ -143,7 +143,7 @@ func usable(place string, need int64) error {
 	if s.Flags&unix.ST_RDONLY != 0 {
 		return errors.New("read-only")
 	}
-	free := int64(s.Bavail) * s.Bsize
+	free := int64(s.Bavail) * int64(s.Bsize) // Bsize is int32 on 32-bit ARM
 	if want := 2*need + 16<<20; free < want {
 		return fmt.Errorf("%d KiB free, %d KiB needed", free>>10, want>>10)
 	}
