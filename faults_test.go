@@ -527,25 +527,35 @@ func startSim(t *testing.T, kinds string, more ...string) *simProc {
 // experienced, with the underruns the simulator itself may have caused.
 func simCall(ctx context.Context, base string, tc daemon.TestCall) (daemon.TestCallResult, error) {
 	var res daemon.TestCallResult
-	body, err := json.Marshal(tc)
+	err := postJSON(ctx, base+"/api/sim/call", tc, &res)
+	return res, err
+}
+
+// postJSON posts in as JSON to url and decodes the answer into out (nil: no body wanted); an
+// answer other than 200 or 204 is an error with its text.
+func postJSON(ctx context.Context, url string, in, out any) error {
+	body, err := json.Marshal(in)
 	if err != nil {
-		return res, err
+		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/sim/call", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return res, err
+		return err
 	}
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return res, err
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
 		b, _ := io.ReadAll(resp.Body)
-		return res, fmt.Errorf("sim call: %s: %s", resp.Status, b)
+		return fmt.Errorf("POST %s: %s: %s", url, resp.Status, b)
 	}
-	err = json.NewDecoder(resp.Body).Decode(&res)
-	return res, err
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // linesUp counts the lines /metrics reports ready.

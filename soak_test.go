@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -475,38 +471,16 @@ type simCalleeResult struct {
 // setCallee tells `hotline sim` at base how number answers the box's calls.
 func setCallee(t *testing.T, base, number string, c sim.Callee) {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"number": number, "callee": c})
-	if err != nil {
+	if err := postJSON(context.Background(), base+"/api/sim/callee", map[string]any{"number": number, "callee": c}, nil); err != nil {
 		t.Fatal(err)
-	}
-	resp, err := http.Post(base+"/api/sim/callee", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("set callee %s: %s", number, resp.Status)
 	}
 }
 
 // nextCallee waits for the next call the box placed to number to end, at `hotline sim` base.
 func nextCallee(ctx context.Context, base, number string) (simCalleeResult, error) {
 	var r simCalleeResult
-	body, _ := json.Marshal(map[string]string{"number": number})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/sim/callee/next", bytes.NewReader(body))
-	if err != nil {
-		return r, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return r, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return r, fmt.Errorf("next call to %s: %s: %s", number, resp.Status, b)
-	}
-	return r, json.NewDecoder(resp.Body).Decode(&r)
+	err := postJSON(ctx, base+"/api/sim/callee/next", map[string]string{"number": number}, &r)
+	return r, err
 }
 
 // readyLines counts the daemon's lines that are ready for calls.

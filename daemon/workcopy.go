@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -21,11 +22,6 @@ import (
 //
 // The copy never starts empty: a fresh database would show a setup code, and anyone on the
 // network could claim the box. When no copy can be made the box does not start, as before.
-
-// copyMark is written last into a finished working copy; its content is the data folder the
-// copy was made from. A daemon restarted on the same boot (a crash, an update) finds it and
-// goes on with the copy, so the calls it took meanwhile are not dropped.
-const copyMark = store.WorkingCopyMark
 
 // copyDirName is the working copy's folder inside the place chosen for it.
 const copyDirName = "hotline-working-copy"
@@ -61,15 +57,28 @@ func makeWorkingCopy(src string, places []string) (dir string, fresh bool, err e
 	if err != nil {
 		return "", false, err
 	}
-	need, err := copySize(src)
+	files, err := copiedFiles(src)
 	if err != nil {
-		return "", false, fmt.Errorf("measure the data to copy: %w", err)
+		return "", false, fmt.Errorf("list the data to copy: %w", err)
+	}
+	var need int64
+	for _, f := range files {
+		fi, err := os.Stat(filepath.Join(src, f))
+		if err != nil {
+			return "", false, fmt.Errorf("measure the data to copy: %w", err)
+		}
+		need += fi.Size()
 	}
 	var tried []string
 	for _, place := range places {
 		dir := filepath.Join(place, copyDirName)
-		if b, err := os.ReadFile(filepath.Join(dir, copyMark)); err == nil && string(b) == src {
-			return dir, false, nil
+		// A daemon restarted on the same boot (a crash, an update) goes on with the finished
+		// copy (its mark is written last), so the calls it took meanwhile are not dropped.
+		// Only one this user made: the places may be shared folders such as /dev/shm.
+		if ours(dir) {
+			if b, err := os.ReadFile(filepath.Join(dir, store.WorkingCopyMark)); err == nil && string(b) == src {
+				return dir, false, nil
+			}
 		}
 		if err := usable(place, need); err != nil {
 			tried = append(tried, fmt.Sprintf("%s: %v", place, err))
@@ -79,7 +88,7 @@ func makeWorkingCopy(src string, places []string) (dir string, fresh bool, err e
 			tried = append(tried, fmt.Sprintf("%s: %v", place, err))
 			continue
 		}
-		if err := copyData(src, dir); err != nil {
+		if err := copyData(src, dir, files); err != nil {
 			_ = os.RemoveAll(dir)
 			tried = append(tried, fmt.Sprintf("%s: %v", place, err))
 			continue
@@ -89,20 +98,17 @@ func makeWorkingCopy(src string, places []string) (dir string, fresh bool, err e
 	return "", false, fmt.Errorf("no place for a working copy of %d KiB: %s", need>>10, strings.Join(tried, "; "))
 }
 
-// copySize is what a copy of src takes: the files copied, not the linked ones.
-func copySize(src string) (int64, error) {
-	var n int64
+// copiedFiles lists what a working copy of src copies, relative to src: the top-level files
+// but the skipped ones, and the files of copiedFolders.
+func copiedFiles(src string) ([]string, error) {
+	var files []string
 	entries, err := os.ReadDir(src)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	for _, e := range entries {
-		if e.Type().IsRegular() && !skippedFiles[e.Name()] {
-			fi, err := e.Info()
-			if err != nil {
-				return 0, err
-			}
-			n += fi.Size()
+		if e.Type().IsRegular() && !skippedFiles[e.Name()] && e.Name() != store.WorkingCopyMark {
+			files = append(files, e.Name())
 		}
 	}
 	for _, f := range copiedFolders {
@@ -114,19 +120,29 @@ func copySize(src string) (int64, error) {
 				return err
 			}
 			if d.Type().IsRegular() {
-				fi, err := d.Info()
+				rel, err := filepath.Rel(src, p)
 				if err != nil {
 					return err
 				}
-				n += fi.Size()
+				files = append(files, rel)
 			}
 			return nil
 		})
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	return n, nil
+	return files, nil
+}
+
+// ours says whether dir is a real folder (not a link) owned by this process's user.
+func ours(dir string) bool {
+	fi, err := os.Lstat(dir)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
 }
 
 // usable says whether place is a writable file system with room for a copy of need bytes and
@@ -150,38 +166,33 @@ func usable(place string, need int64) error {
 	return nil
 }
 
-// copyData copies src into dir (which does not exist): the top-level files but the lock, the
-// prompts, and a link to every message and recording; the mark goes last.
-func copyData(src, dir string) error {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+// copyData makes dir (which must not exist: Mkdir, not MkdirAll, so nothing planted in a
+// shared place is followed) a copy of files from src, links every message and recording, and
+// writes the mark last. The mark need not be synced: the places are in memory, and a torn
+// mark only means the next start copies again.
+func copyData(src, dir string, files []string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.Type().IsRegular() && !skippedFiles[e.Name()] && e.Name() != copyMark {
-			if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
+	for _, f := range files {
+		to := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(to), 0o750); err != nil {
+			return err
 		}
-	}
-	for _, f := range copiedFolders {
-		if err := walkInto(filepath.Join(src, f), filepath.Join(dir, f), copyFile); err != nil {
+		if err := copyFile(filepath.Join(src, f), to); err != nil {
 			return err
 		}
 	}
 	for _, f := range linkedFolders {
-		if err := walkInto(filepath.Join(src, f), filepath.Join(dir, f), func(from, to string) error { return os.Symlink(from, to) }); err != nil {
+		if err := linkInto(filepath.Join(src, f), filepath.Join(dir, f)); err != nil {
 			return err
 		}
 	}
-	return writeSynced(filepath.Join(dir, copyMark), []byte(src))
+	return os.WriteFile(filepath.Join(dir, store.WorkingCopyMark), []byte(src), 0o640)
 }
 
-// walkInto recreates the folders of from under to and hands each regular file to do.
-func walkInto(from, to string, do func(from, to string) error) error {
+// linkInto recreates the folders of from under to, with a link to each regular file.
+func linkInto(from, to string) error {
 	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == from && errors.Is(err, fs.ErrNotExist) {
@@ -198,7 +209,7 @@ func walkInto(from, to string, do func(from, to string) error) error {
 		case d.IsDir():
 			return os.MkdirAll(target, 0o750)
 		case d.Type().IsRegular():
-			return do(p, target)
+			return os.Symlink(p, target)
 		}
 		return nil
 	})
@@ -219,20 +230,4 @@ func copyFile(from, to string) error {
 		return fmt.Errorf("copy %s: %w", from, err)
 	}
 	return out.Close()
-}
-
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

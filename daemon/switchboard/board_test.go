@@ -385,14 +385,8 @@ func runScenario(t *testing.T, tc scenario) {
 // A number the line learns after the first ring lands in the call record.
 func TestCallerIDAfterRing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		st := newFakeStore()
-		b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir()})
-		line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{closed: make(chan struct{})}}
-		ends, cancelSub := b.Subscribe()
-		defer cancelSub()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error)
-		go func() { done <- b.Serve(ctx, line) }()
+		line := newRingLine()
+		st, ends := serveLine(t, line)
 		line.ev <- hw.Event{Kind: hw.Ring, Rings: 1}
 		time.Sleep(100 * time.Millisecond)
 		line.ev <- hw.Event{Kind: hw.CallerID, Number: "+79161234567"}
@@ -404,9 +398,30 @@ func TestCallerIDAfterRing(t *testing.T) {
 		if c := st.call(end.CallID); c.number != "+79161234567" || c.outcome != "abandoned" {
 			t.Errorf("call %+v; want the learned number, abandoned", c)
 		}
+	})
+}
+
+// newRingLine is a fake line ready for one call.
+func newRingLine() *fakeLine {
+	return &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{closed: make(chan struct{})}}
+}
+
+// serveLine runs a board with a fake store on line until the test ends, and returns the store
+// and the board's call ends.
+func serveLine(t *testing.T, line *fakeLine) (*fakeStore, <-chan CallEnd) {
+	t.Helper()
+	st := newFakeStore()
+	b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir()})
+	ends, cancelSub := b.Subscribe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.Serve(ctx, line) }()
+	t.Cleanup(func() {
 		cancel()
 		<-done
+		cancelSub()
 	})
+	return st, ends
 }
 
 // An analog line sends its caller ID in the pause after the first ring: the box waits for it
@@ -424,14 +439,8 @@ func TestAnalogAnswerWaitsForCallerID(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				st := newFakeStore()
-				b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir()})
-				line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{closed: make(chan struct{})}}
-				ends, cancelSub := b.Subscribe()
-				defer cancelSub()
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan error)
-				go func() { done <- b.Serve(ctx, line) }()
+				line := newRingLine()
+				st, ends := serveLine(t, line)
 				answers := func() int {
 					line.mu.Lock()
 					defer line.mu.Unlock()
@@ -454,8 +463,6 @@ func TestAnalogAnswerWaitsForCallerID(t *testing.T) {
 				if c := st.call(end.CallID); c.number != tt.wantNumber || c.outcome != "abandoned" {
 					t.Errorf("call %+v; want number %q, abandoned", c, tt.wantNumber)
 				}
-				cancel()
-				<-done
 			})
 		})
 	}
@@ -474,21 +481,14 @@ func TestAnswerFailures(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				st := newFakeStore()
-				b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir()})
-				line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{closed: make(chan struct{})}, answerErr: tt.err}
-				ends, cancelSub := b.Subscribe()
-				defer cancelSub()
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan error)
-				go func() { done <- b.Serve(ctx, line) }()
+				line := newRingLine()
+				line.answerErr = tt.err
+				st, ends := serveLine(t, line)
 				line.ev <- hw.Event{Kind: hw.Ring, Rings: 1, Number: "+79161234567"}
 				end := <-ends
 				if c := st.call(end.CallID); c.outcome != tt.want {
 					t.Errorf("call %+v; want outcome %q", c, tt.want)
 				}
-				cancel()
-				<-done
 			})
 		})
 	}
