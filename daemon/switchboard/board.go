@@ -219,11 +219,15 @@ func (l *lineState) handle(ctx context.Context, ev hw.Event) {
 	case hw.Ring:
 		l.ring(ctx, ev)
 	case hw.Digit:
+		var keys chan byte
 		if l.call != nil {
-			select {
-			case l.call.modemKey <- ev.Digit:
-			default:
-			}
+			keys = l.call.modemKey
+		} else if d, _ := l.outgoing(); d != nil {
+			keys = d.pump.modemKey // the operator's key on a mobile the box called
+		}
+		select {
+		case keys <- ev.Digit:
+		default:
 		}
 	case hw.Hangup:
 		if d, _ := l.outgoing(); d != nil && l.call == nil {

@@ -404,6 +404,17 @@ func (e *callEnv) ringMobile(ctx context.Context, p Person) (taken, error) {
 	if err != nil {
 		return taken{}, err
 	}
+	// An operator who hangs up instead of pressing the key ends this ring at once: the
+	// caller is not kept waiting for the rest of the ring time.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	go func() {
+		select {
+		case <-d.Done():
+			stop(fmt.Errorf("%s hung up without taking the call", p.Name))
+		case <-ctx.Done():
+		}
+	}()
 	ann, _ := e.board().opts.Prompts(e.lang, "operator_announce")
 	for range 2 {
 		k, err := d.ch.Play(ctx, ann, true)
@@ -412,13 +423,13 @@ func (e *callEnv) ringMobile(ctx context.Context, p Person) (taken, error) {
 		}
 		if err != nil {
 			d.hangup()
-			return taken{}, err
+			return taken{}, context.Cause(ctx)
 		}
 		if k == mobileTakeKey {
 			// What is left of the key tone stays on the operator's side.
 			if err := d.ch.playQuiet(ctx, make([]int16, voice.Rate/4)); err != nil {
 				d.hangup()
-				return taken{}, err
+				return taken{}, context.Cause(ctx)
 			}
 			return taken{who: p.Name, call: d, record: p.Record}, nil
 		}

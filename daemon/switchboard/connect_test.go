@@ -1,11 +1,13 @@
 package switchboard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -263,18 +265,54 @@ type mobileLine struct {
 	dialled chan string
 	talk    time.Duration
 	noKey   bool
-	freq    float64 // what the far end says (default 1 kHz)
+	// reportKey: the modem reports the operator's 1 itself (an event, no tone in the audio).
+	reportKey bool
+	freq      float64 // what the far end says (default 1 kHz)
+
+	dialMu    sync.Mutex
+	dialTimes []time.Time // when the box dialled
+	boxHangup func()      // the box hangs up the call dialled last
+}
+
+// reportKeyAt is how long after the answer the line reports the operator's key.
+func (l *mobileLine) reportKeyAt() time.Duration {
+	if l.reportKey {
+		return 1500 * time.Millisecond
+	}
+	return 0
+}
+
+func (l *mobileLine) Hangup(ctx context.Context) error {
+	l.dialMu.Lock()
+	if l.boxHangup != nil {
+		l.boxHangup()
+	}
+	l.dialMu.Unlock()
+	return l.fakeLine.Hangup(ctx)
+}
+
+// dials returns when the box dialled the mobile.
+func (l *mobileLine) dials() []time.Time {
+	l.dialMu.Lock()
+	defer l.dialMu.Unlock()
+	return slices.Clone(l.dialTimes)
 }
 
 func (l *mobileLine) Dial(ctx context.Context, number string) (hw.Audio, error) {
-	l.dialled <- number
+	l.dialMu.Lock()
+	l.dialTimes = append(l.dialTimes, time.Now())
+	l.dialMu.Unlock()
+	select {
+	case l.dialled <- number:
+	default: // the test reads the first few
+	}
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-time.After(3 * time.Second): // ringing
 	}
 	var op script
-	if !l.noKey {
+	if !l.noKey && !l.reportKey {
 		op = script(nil).at(1500*time.Millisecond, key(nil, '1'))
 	}
 	f := l.freq
@@ -282,23 +320,45 @@ func (l *mobileLine) Dial(ctx context.Context, number string) (hw.Audio, error) 
 		f = 1000
 	}
 	op = op.at(2*time.Second, tone.Sine(f, l.talk, -15))
-	l.audio = &fakeAudio{caller: op, closed: make(chan struct{}), start: time.Now()}
+	a := &fakeAudio{caller: op, closed: make(chan struct{}), start: time.Now()}
+	boxHungUp := make(chan struct{})
+	l.dialMu.Lock()
+	l.audio, l.boxHangup = a, sync.OnceFunc(func() { close(boxHungUp) })
+	l.dialMu.Unlock()
 	go func() {
-		time.Sleep(2*time.Second + l.talk)
-		l.ev <- hw.Event{Kind: hw.Hangup, Cause: "operator hung up"}
+		if l.reportKey {
+			select {
+			case <-time.After(1500 * time.Millisecond):
+				l.ev <- hw.Event{Kind: hw.Digit, Digit: '1'}
+			case <-boxHungUp:
+				return
+			}
+		}
+		select {
+		case <-time.After(2*time.Second + l.talk - l.reportKeyAt()):
+			l.ev <- hw.Event{Kind: hw.Hangup, Cause: "operator hung up"}
+		case <-boxHungUp:
+		}
 	}()
 	return l.audio, nil
 }
 
 func TestConnectToMobile(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		noKey       bool
-		wantOutcome string
-		wantBy      string
+		name         string
+		noKey        bool
+		reportKey    bool
+		talk         time.Duration // the operator hangs up this long after 2 s on the phone (default 6 s)
+		wantOutcome  string
+		wantBy       string
+		redialWithin time.Duration // the next dial comes this soon after the operator hung up
 	}{
 		{name: "the operator presses 1 and talks", wantOutcome: "answered", wantBy: "Boris"},
 		{name: "the operator does not press 1", noKey: true, wantOutcome: "voicemail"},
+		{name: "the modem reports the operator's 1", reportKey: true, wantOutcome: "answered", wantBy: "Boris"},
+		// The box rings again after its pause between rounds (3 s), not after the rest of
+		// the ring time.
+		{name: "the operator hangs up without pressing 1", noKey: true, talk: 500 * time.Millisecond, wantOutcome: "voicemail", redialWithin: 4 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -307,7 +367,8 @@ func TestConnectToMobile(t *testing.T) {
 				b := New(Options{Store: st, Prompts: testPrompts, VoicemailDir: t.TempDir(), Now: openHours, People: people})
 				caller := script(nil).at(2500*time.Millisecond, key(t, '0')).at(9*time.Second, tone.Sine(300, 3*time.Second, -12))
 				line := &fakeLine{ev: make(chan hw.Event, 16), hungUp: make(chan struct{}), audio: &fakeAudio{caller: caller, closed: make(chan struct{})}}
-				mobile := &mobileLine{fakeLine: fakeLine{id: "test2", ev: make(chan hw.Event, 16), hungUp: make(chan struct{})}, dialled: make(chan string, 4), talk: 6 * time.Second, noKey: tc.noKey}
+				talk := cmp.Or(tc.talk, 6*time.Second)
+				mobile := &mobileLine{fakeLine: fakeLine{id: "test2", ev: make(chan hw.Event, 16), hungUp: make(chan struct{})}, dialled: make(chan string, 4), talk: talk, noKey: tc.noKey, reportKey: tc.reportKey}
 				ends, cancelSub := b.Subscribe()
 				defer cancelSub()
 				ctx, cancel := context.WithCancel(context.Background())
@@ -328,6 +389,15 @@ func TestConnectToMobile(t *testing.T) {
 				}
 				if n := <-mobile.dialled; n != "+79160000001" {
 					t.Errorf("dialled %q", n)
+				}
+				if tc.redialWithin > 0 {
+					d := mobile.dials()
+					// The operator hung up 3 s (ringing) + 2 s + talk after the first dial.
+					if len(d) < 2 {
+						t.Errorf("dialled %d times", len(d))
+					} else if gap := d[1].Sub(d[0]) - (5*time.Second + talk); gap > tc.redialWithin {
+						t.Errorf("the box rang again %v after the operator hung up, want within %v", gap, tc.redialWithin)
+					}
 				}
 				if tc.wantBy != "" {
 					// The operator heard the caller; the caller heard the operator.
