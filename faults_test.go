@@ -621,6 +621,7 @@ func TestLoadWhileCallsUp(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	watch := startStallWatch(t)
 
 	// Eight callers who talk without a pause and hang up 22 s after the answer, whatever the
 	// flow does meanwhile.
@@ -725,6 +726,16 @@ func TestLoadWhileCallsUp(t *testing.T) {
 	if v := metric(t, p.url, "hotline_audio_underruns_total"); v != float64(total) {
 		t.Errorf("hotline_audio_underruns_total = %v, the log says %d", v, total)
 	}
+	// The box's own deadline: every frame answered within 20 ms from the moment the line's
+	// driver had it, but where the machine itself stood still.
+	stalls := watch.stalls(t)
+	listed, unlisted, _ := deadlineMisses(t, p.log())
+	misses, slowest := metric(t, p.url, "hotline_audio_deadline_misses_total"), metric(t, p.url, "hotline_audio_frame_slowest_microseconds")
+	t.Logf("slowest frame answered in %.1f ms", slowest/1000)
+	if misses != float64(len(listed)+unlisted) {
+		t.Errorf("hotline_audio_deadline_misses_total = %v, the log says %d", misses, len(listed)+unlisted)
+	}
+	checkDeadlines(t, p.log(), stalls)
 }
 
 // metric reads one unlabelled value from /metrics (the test runs on the box: loopback).

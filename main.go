@@ -69,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdCall(ctx, rest, stdout, stderr)
 	case "sim": // simulated modems for a daemon in another process (tests); not in the usage
 		return cmdSim(ctx, rest, stdout, stderr)
+	case "stallwatch": // the machine's own pauses, for the real-time tests; not in the usage
+		return cmdStallwatch(ctx, rest, stdout, stderr)
 	case "passwd":
 		return cmdPasswd(ctx, rest, stdin, stdout, stderr)
 	case "dtmf":

@@ -309,6 +309,7 @@ func TestSoak(t *testing.T) {
 		}
 	}
 
+	watch := startStallWatch(t)
 	start := time.Now()
 	first := max(calls/10, len(lanes))
 	runPhase(first, 1)
@@ -325,6 +326,7 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(start)
+	stalls := watch.stalls(t)
 	counters := h.Board.Counters()
 	t.Logf("%d calls on %d lines (%d ringing in) at %v times real time in %v: %v; counters %+v", len(results), lines, len(lanes),
 		speed, elapsed.Round(time.Second), perKind, counters)
@@ -357,6 +359,13 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	t.Logf("audio underruns: %d; the simulator's own pauses could cause %d", total, late)
+	// The box's own deadline: every frame answered within 20 ms of call time from the moment
+	// the line's driver had it, but where the machine itself stood still.
+	t.Logf("slowest frame answered in %v (budget %v)", counters.SlowestFrame, time.Duration(float64(voice.FrameDuration)/speed))
+	checkDeadlines(t, string(logged), stalls)
+	if n := int64(len(missLine.FindAllString(string(logged), -1))); counters.DeadlineMisses > 0 && n == 0 {
+		t.Errorf("the counters name %d late frames, the log none", counters.DeadlineMisses)
+	}
 	if failed > 0 {
 		t.Fatalf("%d of %d calls could not be placed or went another way than their caller meant: %v", failed, calls, failedKind)
 	}

@@ -174,6 +174,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	audioProcs(cfg.Logger)
 	// A backup the owner restored from the admin replaces the data now, before anything opens
 	// it; a failed move must not start the box on half-moved data.
 	if applied, err := custom.ApplyPendingRestore(cfg.DataDir); errors.Is(err, syscall.EROFS) {

@@ -136,6 +136,14 @@ type Audio interface {
 	WriteFrame(p []byte) error
 }
 
+// FrameWaiter is an Audio whose frames wait in a queue between the goroutine that receives
+// them from the device and ReadFrame (every modem driver's frame ring). FrameWaited is how long
+// the frame ReadFrame returned last waited there: the part of the frame's delay that is the
+// box's, not the device's.
+type FrameWaiter interface {
+	FrameWaited() time.Duration
+}
+
 // ErrUnderrun is returned by Audio.ReadFrame when the device delivered no frame in time and
 // silence was substituted.
 var ErrUnderrun = errors.New("audio underrun: device sent no frame in time")

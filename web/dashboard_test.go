@@ -37,7 +37,7 @@ func testLines(now time.Time) *fakeLines {
 			{ID: "fxo1", Kind: "fxo", State: "ready", InCall: true, CallNumber: `<img src=x onerror=alert(1)>`, CallSince: now.Add(-5 * time.Second)},
 			{ID: "gsm5", Kind: "quectel", State: "<b>odd</b>", SignalBars: 9, Roaming: true, Registered: true, Operator: "MTS"},
 		},
-		counters: daemon.Counters{CallsTotal: 12, CallsAnswered: 10, Voicemails: 4, Underruns: 7, RecorderDrops: 2, ActiveCalls: 2},
+		counters: daemon.Counters{CallsTotal: 12, CallsAnswered: 10, Voicemails: 4, Underruns: 7, RecorderDrops: 2, DeadlineMisses: 3, SlowestFrame: 23500 * time.Microsecond, ActiveCalls: 2},
 	}
 }
 
@@ -233,6 +233,12 @@ hotline_audio_underruns_total 7
 # HELP hotline_recorder_drops_total Audio frames lost because the recorder fell behind (counted as each call ends).
 # TYPE hotline_recorder_drops_total counter
 hotline_recorder_drops_total 2
+# HELP hotline_audio_deadline_misses_total 20 ms audio frames the box itself answered late: from the line's driver having the frame to the reply written (counted as each call ends).
+# TYPE hotline_audio_deadline_misses_total counter
+hotline_audio_deadline_misses_total 3
+# HELP hotline_audio_frame_slowest_microseconds The longest time the box took to answer one audio frame since start (counted as each call ends).
+# TYPE hotline_audio_frame_slowest_microseconds gauge
+hotline_audio_frame_slowest_microseconds 23500
 `
 
 func TestMetrics(t *testing.T) {

@@ -92,6 +92,8 @@ func (s *Server) writeMetrics(b *bytes.Buffer) {
 		{"hotline_active_calls", "gauge", "Calls ringing or up now.", int64(c.ActiveCalls)},
 		{"hotline_audio_underruns_total", "counter", "20 ms audio frames a line did not deliver in time (counted as each call ends).", c.Underruns},
 		{"hotline_recorder_drops_total", "counter", "Audio frames lost because the recorder fell behind (counted as each call ends).", c.RecorderDrops},
+		{"hotline_audio_deadline_misses_total", "counter", "20 ms audio frames the box itself answered late: from the line's driver having the frame to the reply written (counted as each call ends).", c.DeadlineMisses},
+		{"hotline_audio_frame_slowest_microseconds", "gauge", "The longest time the box took to answer one audio frame since start (counted as each call ends).", c.SlowestFrame.Microseconds()},
 	}
 	for _, m := range counters {
 		family(b, m.name, m.typ, m.help)

@@ -3,6 +3,7 @@ package browserline
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"hotline/hw"
 	"hotline/hw/framering"
@@ -43,6 +44,10 @@ func (a *audio) ReadFrame(p []byte) error {
 	}
 	return err
 }
+
+// FrameWaited is how long the frame ReadFrame returned last waited in the ring
+// (hw.FrameWaiter).
+func (a *audio) FrameWaited() time.Duration { return a.ring.Waited() }
 
 // WriteFrame sends one frame to the browser.
 func (a *audio) WriteFrame(p []byte) error {

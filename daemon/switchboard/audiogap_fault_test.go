@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"hotline/voice"
 )
 
 // A call whose audio never came, or stopped for two seconds or more in a row, says so in its
@@ -26,7 +28,7 @@ func TestMissingAudioIsInTheRecord(t *testing.T) {
 		{"short call without audio", u(60), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := newPump(&scriptAudio{script: tc.script}, make(chan byte, 1))
+			p, err := newPump(&scriptAudio{script: tc.script}, make(chan byte, 1), voice.FrameDuration)
 			if err != nil {
 				t.Fatal(err)
 			}

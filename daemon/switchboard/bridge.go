@@ -232,7 +232,7 @@ func (l *lineState) dialOut(ctx context.Context, number string) (*dialled, error
 	// Once answered, the call lives until hangup or the far end's hang-up, not as long as the
 	// ringing did.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	p, err := newPump(audio, make(chan byte, 16))
+	p, err := newPump(audio, make(chan byte, 16), l.b.clk.wall(voice.FrameDuration))
 	if err != nil {
 		cancel()
 		_ = l.line.Hangup(context.WithoutCancel(ctx))
@@ -244,10 +244,7 @@ func (l *lineState) dialOut(ctx context.Context, number string) (*dialled, error
 	go func() {
 		defer close(out.done)
 		err := p.run(ctx)
-		if n := p.underruns.Load(); n > 0 {
-			l.b.count.underruns.Add(n)
-			l.log.Warn("audio underruns on the placed call", "frames", n)
-		}
+		l.b.count.addAudio(p, l.log, " on the placed call")
 		if err != nil && ctx.Err() == nil {
 			out.err = err
 		}

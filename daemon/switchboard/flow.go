@@ -9,6 +9,7 @@ import (
 
 	"hotline/daemon/store"
 	"hotline/hw"
+	"hotline/voice"
 	"hotline/voice/ivr"
 )
 
@@ -44,12 +45,7 @@ func (c *call) run(parent context.Context) {
 	answeredAt := time.Now()
 	c.setPhase(StateMenu)
 	c.l.b.count.answered.Add(1)
-	if c.id != 0 {
-		if err := c.l.b.opts.Store.AnswerCall(bg, c.id, answeredAt); err != nil {
-			log.Error("cannot record the answer", "err", err)
-		}
-	}
-	p, err := newPump(audio, c.modemKey)
+	p, err := newPump(audio, c.modemKey, c.l.b.clk.wall(voice.FrameDuration))
 	if err != nil {
 		log.Error("cannot start audio", "err", err)
 		_ = c.l.line.Hangup(bg)
@@ -67,6 +63,13 @@ func (c *call) run(parent context.Context) {
 			stop()
 		}
 	}()
+	// The answer is written down once the audio flows: the frames that come meanwhile would
+	// otherwise wait for the database.
+	if c.id != 0 {
+		if err := c.l.b.opts.Store.AnswerCall(bg, c.id, answeredAt); err != nil {
+			log.Error("cannot record the answer", "err", err)
+		}
+	}
 
 	env := &callEnv{c: c, ch: &channel{p: p}, log: log, bg: bg}
 	env.lang, _ = c.l.b.opts.Store.Setting(bg, "language", "ru")
@@ -81,14 +84,7 @@ func (c *call) run(parent context.Context) {
 			log.Warn("hang-up failed", "err", err)
 		}
 	}
-	if n := p.underruns.Load(); n > 0 {
-		c.l.b.count.underruns.Add(n)
-		log.Warn("audio underruns", "frames", n)
-	}
-	if n := p.dropped.Load(); n > 0 {
-		c.l.b.count.drops.Add(n)
-		log.Warn("recorder fell behind, audio dropped", "frames", n)
-	}
+	c.l.b.count.addAudio(p, log, "")
 	outcome := string(res.Outcome)
 	if env.callback && (res.Outcome == ivr.OutcomeCompleted || res.Outcome == ivr.OutcomeMissed) {
 		outcome = store.OutcomeCallback

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"strings"
 	"sync/atomic"
+	"time"
 
 	"hotline/hw"
 	"hotline/voice"
@@ -63,6 +65,17 @@ type pump struct {
 	lastFrom  int // 1 = in-band, 2 = modem
 	underruns atomic.Int64
 	dropped   atomic.Int64
+	// A deadline miss is a frame the box itself took longer than budget to answer: from the
+	// moment the line's driver had it (hw.FrameWaiter) through the pump's work to the written
+	// reply. The line's own pauses are underruns, never misses. slowest is the longest such
+	// time in the call, in nanoseconds.
+	waiter  hw.FrameWaiter // nil: the time from ReadFrame's return is judged
+	budget  time.Duration
+	misses  atomic.Int64
+	slowest atomic.Int64
+	// missed holds the first misses of the call (when each reply was written, how long the
+	// frame took), for the log: read once run has returned.
+	missed [maxMissesLogged]deadlineMiss
 	// An underrun is a frame the line did not deliver on its clock while its audio flowed.
 	// Before the first frame there is no clock to miss (a SIM7600 switches its PCM on a few
 	// hundred ms after the answer): those silent frames wait in early, and are counted at the
@@ -86,10 +99,15 @@ type pump struct {
 // link bridges the pump with a peer (nil: back to prompts and silence).
 func (p *pump) link(pr *peer) { p.peer.Store(pr) }
 
-func newPump(a hw.Audio, modemKey chan byte) (*pump, error) {
+// newPump makes the pump of one call's audio; budget is the wall-clock time the box has to
+// answer each frame (20 ms, shorter on a clock run faster).
+func newPump(a hw.Audio, modemKey chan byte, budget time.Duration) (*pump, error) {
 	f := a.Format()
+	waiter, _ := a.(hw.FrameWaiter)
 	p := &pump{
 		audio:    a,
+		waiter:   waiter,
+		budget:   budget,
 		rx:       dtmf.NewReceiver(),
 		in:       make([]byte, f.FrameBytes()),
 		out:      make([]byte, f.FrameBytes()),
@@ -154,9 +172,36 @@ func (p *pump) missingAudio() string {
 	return ""
 }
 
+// maxMissesLogged is how many of a call's deadline misses its log line names one by one.
+const maxMissesLogged = 8
+
+// deadlineMiss is one frame answered late: the reply was written at at, took after the line's
+// driver had the frame.
+type deadlineMiss struct {
+	at   time.Time
+	took time.Duration
+}
+
+// missTimes lists the first misses of the call as "15:04:05.000000+1.5ms ..." (wall clock),
+// for the log. Call it after run has returned.
+func (p *pump) missTimes() string {
+	var b strings.Builder
+	for i := range min(p.misses.Load(), maxMissesLogged) {
+		m := p.missed[i]
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(m.at.Format("15:04:05.000000"))
+		b.WriteByte('+')
+		b.WriteString(m.took.String())
+	}
+	return b.String()
+}
+
 // step moves one frame in and one frame out.
 func (p *pump) step() error {
 	err := p.audio.ReadFrame(p.in)
+	got := time.Now()
 	under := errors.Is(err, hw.ErrUnderrun)
 	switch {
 	case under && p.flowing:
@@ -236,6 +281,20 @@ func (p *pump) step() error {
 	p.enc(p.out, p.outPCM[:])
 	if err := p.audio.WriteFrame(p.out); err != nil {
 		return fmt.Errorf("switchboard: write audio: %w", err)
+	}
+	if !under {
+		took := time.Since(got)
+		if p.waiter != nil {
+			took += p.waiter.FrameWaited()
+		}
+		if took > p.budget {
+			if n := p.misses.Add(1); n <= maxMissesLogged {
+				p.missed[n-1] = deadlineMiss{at: time.Now(), took: took}
+			}
+		}
+		if int64(took) > p.slowest.Load() {
+			p.slowest.Store(int64(took)) // the pump's goroutine is the only writer
+		}
 	}
 	return nil
 }

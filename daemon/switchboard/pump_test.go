@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"hotline/hw"
@@ -29,7 +30,7 @@ func newLoopPump(t testing.TB) *pump {
 	speech := tone.Dual(350, 1100, voice.FrameDuration, -15, -20)
 	a := &loopAudio{in: make([]byte, hw.S16LE.FrameBytes())}
 	voice.EncodeS16LE(a.in, speech)
-	p, err := newPump(a, make(chan byte, 16))
+	p, err := newPump(a, make(chan byte, 16), voice.FrameDuration)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestPumpCountsUnderrunsWhileAudioFlows(t *testing.T) {
 		{strings.Repeat("U", hangupGrace+10), 10},
 		{"", 0},
 	} {
-		p, err := newPump(&scriptAudio{script: tc.script}, make(chan byte, 1))
+		p, err := newPump(&scriptAudio{script: tc.script}, make(chan byte, 1), voice.FrameDuration)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,5 +171,104 @@ func TestPumpCountsUnderrunsWhileAudioFlows(t *testing.T) {
 		if got := p.underruns.Load(); got != tc.want {
 			t.Errorf("%q: %d underruns, want %d", tc.script, got, tc.want)
 		}
+	}
+}
+
+// timedAudio delivers frames whose wait in the driver's ring, and whose reply's write, take
+// the times given (in a synctest bubble: virtual time); a device pause before a frame is an
+// underrun after 60 ms, then one every 20 ms, as the drivers' rings do it.
+type timedAudio struct {
+	frames []timedFrame
+	pos    int
+	waited time.Duration
+}
+
+type timedFrame struct {
+	pause  time.Duration // the device sends nothing this long first (underruns)
+	waited time.Duration // then the frame waits this long in the ring
+	write  time.Duration // and writing the reply takes this long
+}
+
+func (a *timedAudio) Format() hw.AudioFormat { return hw.S16LE }
+func (a *timedAudio) ReadFrame(p []byte) error {
+	if a.pos >= len(a.frames) {
+		return hw.ErrNoCall
+	}
+	f := &a.frames[a.pos]
+	if f.pause >= 60*time.Millisecond {
+		step := min(f.pause, 60*time.Millisecond)
+		if f.pause > 60*time.Millisecond {
+			step = 20 * time.Millisecond
+		}
+		time.Sleep(step)
+		f.pause -= step
+		a.waited = 0
+		clear(p)
+		return hw.ErrUnderrun
+	}
+	time.Sleep(f.pause + f.waited)
+	a.waited = f.waited
+	return nil
+}
+func (a *timedAudio) WriteFrame(p []byte) error {
+	time.Sleep(a.frames[a.pos].write)
+	a.pos++
+	return nil
+}
+func (a *timedAudio) FrameWaited() time.Duration { return a.waited }
+
+// untimed is an Audio that cannot tell how long its frames waited.
+type untimed struct{ a *timedAudio }
+
+func (u untimed) Format() hw.AudioFormat    { return u.a.Format() }
+func (u untimed) ReadFrame(p []byte) error  { return u.a.ReadFrame(p) }
+func (u untimed) WriteFrame(p []byte) error { return u.a.WriteFrame(p) }
+
+// A deadline miss is a frame the box itself answered late: its wait in the driver's ring plus
+// the pump's work and the reply's write over the budget. A device that pauses (underruns) or
+// delivers late is not the box missing its deadline.
+func TestPumpCountsDeadlineMisses(t *testing.T) {
+	ms := time.Millisecond
+	steady := func(n int) []timedFrame { return make([]timedFrame, n) }
+	for _, tc := range []struct {
+		name    string
+		frames  []timedFrame
+		budget  time.Duration
+		hidden  bool // the audio is no FrameWaiter
+		misses  int64
+		slowest time.Duration
+	}{
+		{name: "on time", frames: steady(100), budget: 20 * ms},
+		{name: "a frame waited in the ring", frames: append(steady(10), timedFrame{waited: 25 * ms}), budget: 20 * ms, misses: 1, slowest: 25 * ms},
+		{name: "wait and write add up", frames: append(steady(10), timedFrame{waited: 15 * ms, write: 10 * ms}), budget: 20 * ms, misses: 1, slowest: 25 * ms},
+		{name: "just in time", frames: []timedFrame{{waited: 10 * ms, write: 10 * ms}, {write: 19 * ms}}, budget: 20 * ms, slowest: 20 * ms},
+		{name: "the device pauses", frames: []timedFrame{{}, {pause: 300 * ms}, {pause: 45 * ms}, {}}, budget: 20 * ms},
+		{name: "a faster clock's budget", frames: []timedFrame{{write: 3 * ms}, {write: 5 * ms}}, budget: 4 * ms, misses: 1, slowest: 5 * ms},
+		{name: "no ring: the pump's own time", frames: []timedFrame{{waited: 30 * ms}, {write: 21 * ms}}, budget: 20 * ms, hidden: true, misses: 1, slowest: 21 * ms},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var a hw.Audio = &timedAudio{frames: tc.frames}
+				if tc.hidden {
+					a = untimed{a.(*timedAudio)}
+				}
+				p, err := newPump(a, make(chan byte, 1), tc.budget)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := p.run(t.Context()); !errors.Is(err, hw.ErrNoCall) {
+					t.Fatalf("run returned %v, want the end of the call", err)
+				}
+				if got := p.misses.Load(); got != tc.misses {
+					t.Errorf("%d deadline misses, want %d", got, tc.misses)
+				}
+				if got := time.Duration(p.slowest.Load()); got != tc.slowest {
+					t.Errorf("slowest frame %v, want %v", got, tc.slowest)
+				}
+				if got := strings.Count(p.missTimes(), "+"); got != int(tc.misses) {
+					t.Errorf("the log names %d misses (%q), want %d", got, p.missTimes(), tc.misses)
+				}
+			})
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package switchboard
 
 import (
+	"log/slog"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -17,12 +18,42 @@ type Counters struct {
 	Voicemails    int64 // calls that ended with a message recorded
 	Underruns     int64 // 20 ms frames the line did not deliver in time (counted when each call ends)
 	RecorderDrops int64 // frames the voicemail recorder fell behind on and lost (counted when each call ends)
-	ActiveCalls   int   // calls up now (ringing or answered)
+	// DeadlineMisses are frames the box itself took longer than 20 ms (of call time) to answer,
+	// from the line's driver having the frame to the reply written; SlowestFrame is the longest
+	// such time seen, on the wall clock (both counted when each call ends).
+	DeadlineMisses int64
+	SlowestFrame   time.Duration
+	ActiveCalls    int // calls up now (ringing or answered)
 }
 
 // counters are the atomics behind Counters.
 type counters struct {
 	calls, answered, voicemails, underruns, drops atomic.Int64
+	misses, slowest                               atomic.Int64
+}
+
+// addAudio adds the audio counts of a call's pump once it has stopped, and logs what went
+// wrong; which names the call in the messages ("" for the caller's, " on the placed call").
+func (c *counters) addAudio(p *pump, log *slog.Logger, which string) {
+	if n := p.underruns.Load(); n > 0 {
+		c.underruns.Add(n)
+		log.Warn("audio underruns"+which, "frames", n)
+	}
+	if n := p.dropped.Load(); n > 0 {
+		c.drops.Add(n)
+		log.Warn("recorder fell behind, audio dropped"+which, "frames", n)
+	}
+	slowest := p.slowest.Load()
+	if n := p.misses.Load(); n > 0 {
+		c.misses.Add(n)
+		log.Warn("audio deadline missed"+which, "frames", n, "slowest", time.Duration(slowest), "budget", p.budget, "at", p.missTimes())
+	}
+	for {
+		old := c.slowest.Load()
+		if slowest <= old || c.slowest.CompareAndSwap(old, slowest) {
+			return
+		}
+	}
 }
 
 // activeCall is a line's current call as the dashboard shows it. Guarded by Board.mu.
@@ -48,12 +79,14 @@ func (b *Board) Counters() Counters {
 	active := len(b.active)
 	b.mu.Unlock()
 	return Counters{
-		CallsTotal:    b.count.calls.Load(),
-		CallsAnswered: b.count.answered.Load(),
-		Voicemails:    b.count.voicemails.Load(),
-		Underruns:     b.count.underruns.Load(),
-		RecorderDrops: b.count.drops.Load(),
-		ActiveCalls:   active,
+		CallsTotal:     b.count.calls.Load(),
+		CallsAnswered:  b.count.answered.Load(),
+		Voicemails:     b.count.voicemails.Load(),
+		Underruns:      b.count.underruns.Load(),
+		RecorderDrops:  b.count.drops.Load(),
+		DeadlineMisses: b.count.misses.Load(),
+		SlowestFrame:   time.Duration(b.count.slowest.Load()),
+		ActiveCalls:    active,
 	}
 }
 

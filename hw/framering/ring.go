@@ -48,6 +48,7 @@ type Ring struct {
 	silence byte
 
 	bufs    [bufCount][MaxFrameBytes]byte
+	stamps  [bufCount]time.Time // when each filled frame was published
 	free    chan int
 	ready   chan int
 	dropped atomic.Int64
@@ -56,8 +57,9 @@ type Ring struct {
 	cur int // buffer being filled, -1 for none
 
 	// Used by the consumer only.
-	timer *time.Timer
-	due   time.Time // when the next underrun is reported
+	timer  *time.Timer
+	due    time.Time     // when the next underrun is reported
+	waited time.Duration // how long the frame read last waited in the ring
 }
 
 // New returns an empty ring of 20 ms frames in format f. Its underrun clock starts now: the first
@@ -122,7 +124,8 @@ func (r *Ring) Publish() {
 	if r.cur < 0 {
 		return
 	}
-	r.ready <- r.cur // never blocks: cur came out of free or ready
+	r.stamps[r.cur] = time.Now() // the channel send hands it to the consumer
+	r.ready <- r.cur             // never blocks: cur came out of free or ready
 	r.cur = -1
 }
 
@@ -180,15 +183,23 @@ func (r *Ring) Read(p []byte, stop, fail <-chan struct{}) error {
 
 func (r *Ring) take(i int, p []byte) error {
 	copy(p, r.bufs[i][:r.size])
+	now := time.Now()
+	r.waited = now.Sub(r.stamps[i])
 	r.free <- i
-	r.due = time.Now().Add(FirstUnderrun)
+	r.due = now.Add(FirstUnderrun)
 	return nil
 }
+
+// Waited is how long the frame the last Read returned had waited in the ring, from Publish to
+// Read: the consumer's own lateness, which a device that pauses does not add to (0 after an
+// underrun). Consumer only.
+func (r *Ring) Waited() time.Duration { return r.waited }
 
 func (r *Ring) underrun(p []byte) error {
 	for i := range p {
 		p[i] = r.silence
 	}
+	r.waited = 0
 	now := time.Now()
 	r.due = r.due.Add(UnderrunEvery)
 	if r.due.Before(now) {

@@ -348,3 +348,47 @@ func BenchmarkFrame(b *testing.B) {
 		}
 	}
 }
+
+// Waited is each frame's own time in the ring, from Publish to Read; an underrun's is zero,
+// and a device's pause before a frame is not in it.
+func TestWaited(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := New(hw.S16LE)
+		p := make([]byte, r.FrameBytes())
+		put(r, frame(r.FrameBytes(), 1))
+		time.Sleep(5 * time.Millisecond)
+		put(r, frame(r.FrameBytes(), 2))
+		time.Sleep(7 * time.Millisecond)
+		for _, want := range []time.Duration{12 * time.Millisecond, 7 * time.Millisecond} {
+			if err := r.Read(p, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Waited(); got != want {
+				t.Errorf("Waited = %v, want %v", got, want)
+			}
+		}
+		if err := r.Read(p, nil, nil); !errors.Is(err, hw.ErrUnderrun) {
+			t.Fatalf("empty ring: %v, want ErrUnderrun", err)
+		}
+		if got := r.Waited(); got != 0 {
+			t.Errorf("Waited after an underrun = %v, want 0", got)
+		}
+		// The device pauses 200 ms, then the frame is read at once: it waited no time.
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			put(r, frame(r.FrameBytes(), 3))
+		}()
+		for {
+			err := r.Read(p, nil, nil)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, hw.ErrUnderrun) {
+				t.Fatal(err)
+			}
+		}
+		if got := r.Waited(); got != 0 {
+			t.Errorf("Waited after the device's pause = %v, want 0", got)
+		}
+	})
+}

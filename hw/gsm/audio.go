@@ -84,6 +84,10 @@ func (a *callAudio) ReadFrame(p []byte) error {
 	return err
 }
 
+// FrameWaited is how long the frame ReadFrame returned last waited in the ring
+// (hw.FrameWaiter).
+func (a *callAudio) FrameWaited() time.Duration { return a.ring.Waited() }
+
 // WriteFrame sends one frame to the caller.
 func (a *callAudio) WriteFrame(p []byte) error {
 	if len(p) != frameBytes {

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// stallWatch is `hotline stallwatch` running beside a real-time test: at a real-time priority
+// above the simulator's, on one processor, it reports each time the machine itself kept it
+// from running (see cmdStallwatch).
+type stallWatch struct {
+	cmd *exec.Cmd
+	mu  sync.Mutex
+	out bytes.Buffer
+}
+
+func (w *stallWatch) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.out.Write(p)
+}
+
+// startStallWatch starts the stall watch; stop it with stalls.
+func startStallWatch(t *testing.T) *stallWatch {
+	t.Helper()
+	w := &stallWatch{}
+	w.cmd = exec.Command("chrt", "--fifo", "20", hotlineBinary(t), "stallwatch")
+	w.cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	w.cmd.Stdout = w
+	w.cmd.Stderr = os.Stderr
+	if err := w.cmd.Start(); err != nil {
+		t.Fatalf("stall watch: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = w.cmd.Process.Kill()
+		_ = w.cmd.Wait()
+	})
+	return w
+}
+
+// stalls stops the watch and returns the machine's stalls it saw.
+func (w *stallWatch) stalls(t *testing.T) []stall {
+	t.Helper()
+	if err := w.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatalf("stop the stall watch: %v", err)
+	}
+	if err := w.cmd.Wait(); err != nil {
+		t.Fatalf("stall watch: %v", err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []stall
+	dec := json.NewDecoder(&w.out)
+	for dec.More() {
+		var s stall
+		if err := dec.Decode(&s); err != nil {
+			t.Fatalf("stall watch output: %v", err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// frameMiss is one audio frame the daemon answered late, as its log names it.
+type frameMiss struct {
+	at   time.Time     // the reply was written
+	took time.Duration // after the line's driver had the frame
+}
+
+var missLine = regexp.MustCompile(`(?m)^.*time=(\d{4}-\d\d-\d\d)T\S+ level=WARN msg="audio deadline missed(?: on the placed call)?" .*frames=(\d+) .*budget=(\S+) at="([^"]*)"`)
+
+// deadlineMisses reads the daemon's log: every frame it answered late, listed (when the call
+// names it) or not (more than a call lists), and the budget per frame.
+func deadlineMisses(t *testing.T, log string) (listed []frameMiss, unlisted int, budget time.Duration) {
+	t.Helper()
+	for _, m := range missLine.FindAllStringSubmatch(log, -1) {
+		frames, _ := strconv.Atoi(m[2])
+		b, err := time.ParseDuration(m[3])
+		if err != nil {
+			t.Fatalf("budget in %q: %v", m[0], err)
+		}
+		budget = b
+		n := 0
+		for _, f := range strings.Fields(m[4]) {
+			clock, took, ok := strings.Cut(f, "+")
+			at, err := time.ParseInLocation("2006-01-02 15:04:05.000000", m[1]+" "+clock, time.Local)
+			d, derr := time.ParseDuration(took)
+			if !ok || err != nil || derr != nil {
+				t.Fatalf("miss %q in %q", f, m[0])
+			}
+			listed = append(listed, frameMiss{at: at, took: d})
+			n++
+		}
+		unlisted += frames - n
+	}
+	return listed, unlisted, budget
+}
+
+// unexcused returns the misses the machine's own stalls do not explain: a miss is explained
+// when, within the time its frame took, the machine stood still for at least as long as the
+// frame was late.
+func unexcused(misses []frameMiss, stalls []stall, budget time.Duration) []frameMiss {
+	var out []frameMiss
+	for _, m := range misses {
+		from, late := m.at.Add(-m.took), m.took-budget
+		explained := false
+		for _, s := range stalls {
+			// The watch meant to wake 1 ms after From: the machine stood still from then to To.
+			lo, hi := maxTime(s.From.Add(time.Millisecond), from), minTime(s.To, m.at)
+			if hi.Sub(lo) >= late {
+				explained = true
+				break
+			}
+		}
+		if !explained {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// checkDeadlines fails the test for every audio frame the daemon answered late that the
+// machine's own stalls do not explain, and logs what it found.
+func checkDeadlines(t *testing.T, log string, stalls []stall) {
+	t.Helper()
+	listed, unlisted, budget := deadlineMisses(t, log)
+	bad := unexcused(listed, stalls, budget)
+	longest := 0.0
+	for _, s := range stalls {
+		longest = max(longest, s.MS)
+	}
+	t.Logf("audio deadline misses: %d (%d explained by the machine's own stalls: %d stalls over 2 ms, the longest %.1f ms)",
+		len(listed)+unlisted, len(listed)-len(bad), len(stalls), longest)
+	if unlisted > 0 {
+		t.Errorf("%d more late frames than the log lists one by one", unlisted)
+	}
+	for _, m := range bad {
+		t.Errorf("the box answered a frame %v late at %s (budget %v), with no stall of the machine to explain it", m.took-budget, m.at.Format("15:04:05.000000"), budget)
+	}
+}
+
+// TestUnexcusedMisses: a stall explains a miss only when it covers its lateness within the
+// frame's own time.
+func TestUnexcusedMisses(t *testing.T) {
+	base := time.Date(2026, 11, 24, 8, 0, 0, 0, time.Local)
+	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+	at := func(n float64) time.Time { return base.Add(ms(n)) }
+	// The machine stood still from 101 ms to 131 ms.
+	stalls := []stall{{From: at(100), To: at(131), MS: 30}}
+	for i, tc := range []struct {
+		miss frameMiss
+		want bool // explained
+	}{
+		{frameMiss{at: at(135), took: ms(30)}, true},  // 10 ms late, 26 ms of stall in its time
+		{frameMiss{at: at(160), took: ms(50)}, false}, // 30 ms late, 21 ms of stall in its time
+		{frameMiss{at: at(200), took: ms(25)}, false}, // after the stall
+		{frameMiss{at: at(140), took: ms(60)}, false}, // 40 ms late, only 30 ms of stall
+		{frameMiss{at: at(110), took: ms(21)}, true},  // 1 ms late, 9 ms of stall in its time
+		{frameMiss{at: at(99), took: ms(25)}, false},  // before the stall
+	} {
+		got := len(unexcused([]frameMiss{tc.miss}, stalls, ms(20))) == 0
+		if got != tc.want {
+			t.Errorf("miss %d (%v at +%v): explained %v, want %v", i, tc.miss.took, tc.miss.at.Sub(base), got, tc.want)
+		}
+	}
+	log := `time=2026-11-24T08:00:00.200Z level=WARN msg="audio deadline missed" subsys=switchboard line=gsm4 call=11 frames=10 slowest=40ms budget=20ms at="08:00:00.135000+30ms 08:00:00.200000+25ms"` + "\n" +
+		`time=2026-11-24T08:00:00.300Z level=WARN msg="audio deadline missed on the placed call" subsys=switchboard line=gsm1 frames=1 slowest=21ms budget=20ms at="08:00:00.110000+21ms"` + "\n"
+	listed, unlisted, budget := deadlineMisses(t, log)
+	if len(listed) != 3 || unlisted != 8 || budget != ms(20) {
+		t.Fatalf("read %v, %d unlisted, budget %v", listed, unlisted, budget)
+	}
+	if !listed[0].at.Equal(at(135)) || listed[0].took != ms(30) {
+		t.Errorf("first miss %+v", listed[0])
+	}
+	if bad := unexcused(listed, stalls, budget); len(bad) != 1 || !bad[0].at.Equal(at(200)) {
+		t.Errorf("unexcused %+v, want the one at +200 ms", bad)
+	}
+}
