@@ -729,13 +729,9 @@ func TestLoadWhileCallsUp(t *testing.T) {
 	// The box's own deadline: every frame answered within 20 ms from the moment the line's
 	// driver had it, but where the machine itself stood still.
 	stalls := watch.stalls(t)
-	listed, unlisted, _ := deadlineMisses(t, p.log())
 	misses, slowest := metric(t, p.url, "hotline_audio_deadline_misses_total"), metric(t, p.url, "hotline_audio_frame_slowest_microseconds")
 	t.Logf("slowest frame answered in %.1f ms", slowest/1000)
-	if misses != float64(len(listed)+unlisted) {
-		t.Errorf("hotline_audio_deadline_misses_total = %v, the log says %d", misses, len(listed)+unlisted)
-	}
-	checkDeadlines(t, p.log(), stalls)
+	checkDeadlines(t, p.log(), int64(misses), stalls, true)
 }
 
 // metric reads one unlabelled value from /metrics (the test runs on the box: loopback).

@@ -359,17 +359,21 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	t.Logf("audio underruns: %d; the simulator's own pauses could cause %d", total, late)
-	// The box's own deadline: every frame answered within 20 ms of call time from the moment
-	// the line's driver had it, but where the machine itself stood still.
+	// The box's own deadline: every frame answered within 20 ms from the moment the line's
+	// driver had it, but where the machine itself stood still. Judged in real time only: on the
+	// accelerated clock the budget shrinks with the frames (4 ms at 5 times real time), and a
+	// box that meets it on two shared cores is not what a real line needs; the misses are
+	// counted and reported there (docs/RELIABILITY.md, "Many calls").
+	// Read once the daemon has stopped: the legs to the operators' mobiles may still be ending
+	// when the callers' calls are all over.
+	shut()
+	counters = h.Board.Counters()
+	logged, _ = os.ReadFile(logf.Name())
 	t.Logf("slowest frame answered in %v (budget %v)", counters.SlowestFrame, time.Duration(float64(voice.FrameDuration)/speed))
-	checkDeadlines(t, string(logged), stalls)
-	if n := int64(len(missLine.FindAllString(string(logged), -1))); counters.DeadlineMisses > 0 && n == 0 {
-		t.Errorf("the counters name %d late frames, the log none", counters.DeadlineMisses)
-	}
+	checkDeadlines(t, string(logged), counters.DeadlineMisses, stalls, speed == 1)
 	if failed > 0 {
 		t.Fatalf("%d of %d calls could not be placed or went another way than their caller meant: %v", failed, calls, failedKind)
 	}
-	shut()
 	checkSoakRecords(t, data, results)
 }
 
