@@ -117,7 +117,7 @@ fuzz:
 	  done; done
 
 soak:
-	HOTLINE_SOAK=1 $(GO) test -run Soak -timeout 3h -v ./...
+	HOTLINE_SOAK=1 $(GO) test -run Soak -timeout 5h -v ./...
 
 # Debian packages: dist/hotline_VERSION_{arm64,armhf,amd64}.deb
 deb:
