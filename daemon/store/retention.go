@@ -23,18 +23,22 @@ type Retention struct {
 	// Free removes the oldest audio until at least this much has been freed (0: nothing more);
 	// the disk guard asks for it when the disk runs low.
 	Free int64
+	// For MaxBytes and Free, recorded conversations and the messages someone has dealt with
+	// (handled) go first, oldest first; messages nobody has dealt with yet go last, oldest
+	// first, only when that is not enough: a caller waiting to be called back is the last thing
+	// a full disk should take. MaxAge, the owner's own limit, takes every message by age.
 }
 
 // RetentionResult is what ApplyRetention removed.
 type RetentionResult struct {
-	Removed    []int64 // voicemail ids whose audio was removed, oldest first
+	Removed    []int64 // voicemail ids whose audio was removed, in that order (see Retention)
 	Recordings int     // recorded conversations removed
 	Bytes      int64   // bytes freed
 	Kept       int64   // bytes of voicemail audio still on disk
 }
 
-// ApplyRetention removes voicemail audio, oldest message first, by r. Messages still being
-// recorded are never touched. Every run that removes something writes one audit entry
+// ApplyRetention removes voicemail and conversation audio by r, oldest first, messages nobody
+// has dealt with last (see Retention). Messages still being recorded are never touched. Every run that removes something writes one audit entry
 // (user "retention"). A removed message keeps its row (and its File name, which then names
 // no file: see VoicemailAudioRemoved).
 func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResult, error) {
@@ -48,9 +52,10 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResul
 		created   time.Time
 		size      int64
 		recording bool // a recorded conversation (id is the call's), not a voicemail
+		waiting   bool // a message nobody has dealt with yet
 	}
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT id, file, created_at FROM voicemails WHERE complete = 1 ORDER BY created_at, id`)
+		`SELECT id, file, created_at, handled_at IS NULL FROM voicemails WHERE complete = 1 ORDER BY created_at, id`)
 	if err != nil {
 		return res, fmt.Errorf("store: retention: %w", err)
 	}
@@ -59,7 +64,7 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResul
 		var m msg
 		var file string
 		var created int64
-		if err := rows.Scan(&m.id, &file, &created); err != nil {
+		if err := rows.Scan(&m.id, &file, &created, &m.waiting); err != nil {
 			rows.Close()
 			return res, fmt.Errorf("store: retention: %w", err)
 		}
@@ -110,7 +115,15 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResul
 	if err := rows.Err(); err != nil {
 		return res, fmt.Errorf("store: retention: %w", err)
 	}
-	slices.SortStableFunc(list, func(a, b msg) int { return a.created.Compare(b.created) })
+	slices.SortStableFunc(list, func(a, b msg) int {
+		if a.waiting != b.waiting {
+			if a.waiting {
+				return 1
+			}
+			return -1
+		}
+		return a.created.Compare(b.created)
+	})
 
 	cutoff := time.Time{}
 	if r.MaxAge > 0 {
@@ -122,8 +135,7 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResul
 		overQuota := r.MaxBytes > 0 && res.Kept > r.MaxBytes
 		needRoom := res.Bytes < r.Free
 		if !old && !overQuota && !needRoom {
-			// Oldest first: the rest are younger and, with this one kept, within the quota.
-			break
+			continue // a later one may still be older than MaxAge
 		}
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, err)
@@ -146,7 +158,7 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResul
 		for i, id := range res.Removed {
 			ids[i] = strconv.FormatInt(id, 10)
 		}
-		detail := fmt.Sprintf("removed the audio of %d voicemail message(s) and %d recorded conversation(s), %d bytes, oldest first: %s",
+		detail := fmt.Sprintf("removed the audio of %d voicemail message(s) and %d recorded conversation(s), %d bytes, oldest first, messages not dealt with last: %s",
 			len(res.Removed), res.Recordings, res.Bytes, strings.Join(ids, ","))
 		if err := s.Audit(ctx, "retention", "voicemail audio removed", detail); err != nil {
 			errs = append(errs, err)

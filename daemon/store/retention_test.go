@@ -171,3 +171,66 @@ func TestRetentionTakesRecordings(t *testing.T) {
 		t.Errorf("the call lost its row: %+v %v", c, err)
 	}
 }
+
+// When the disk needs room, the messages someone has dealt with go before older ones nobody has
+// (a caller waiting to be called back); the owner's age limit takes them all by age.
+func TestRetentionSparesMessagesNotDealtWith(t *testing.T) {
+	ctx := context.Background()
+	setup := func(t *testing.T) (*Store, []int64) {
+		clock := newClock()
+		s := openTest(t, "", clock)
+		var ids []int64
+		for i := range 3 { // 1000, 2000, 3000 bytes, a day apart, oldest first; the middle one handled
+			at := clock.Now().Add(time.Duration(i-3) * 24 * time.Hour)
+			call, err := s.StartCall(ctx, "gsm1", "+79161234567", at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := "w" + string(rune('a'+i)) + ".wav"
+			id, err := s.StartVoicemail(ctx, call, name, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(s.Dir(), VoicemailDir, name), make([]byte, 1000*(i+1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.FinishVoicemail(ctx, id, time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.FinishCall(ctx, call, at.Add(time.Minute), "0", "voicemail"); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		if err := s.SetVoicemailHandled(ctx, ids[1], true, "owner"); err != nil {
+			t.Fatal(err)
+		}
+		return s, ids
+	}
+	for _, tc := range []struct {
+		name    string
+		r       Retention
+		wantIdx []int // in the order removed
+	}{
+		{"free 1500 bytes", Retention{Free: 1500}, []int{1}},
+		{"free 2500 bytes", Retention{Free: 2500}, []int{1, 0}},
+		{"quota of 4000 bytes", Retention{MaxBytes: 4000}, []int{1}},
+		{"quota of 2000 bytes", Retention{MaxBytes: 2000}, []int{1, 0, 2}},
+		{"older than 1.5 days", Retention{MaxAge: 36 * time.Hour}, []int{1, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ids := setup(t)
+			res, err := s.ApplyRetention(ctx, tc.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []int64
+			for _, i := range tc.wantIdx {
+				want = append(want, ids[i])
+			}
+			if !slices.Equal(res.Removed, want) {
+				t.Errorf("removed %v, want %v", res.Removed, want)
+			}
+		})
+	}
+}
