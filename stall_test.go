@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,26 +15,24 @@ import (
 
 // stallWatch is `hotline stallwatch` running beside a real-time test: at a real-time priority
 // above the simulator's, on one processor, it reports each time the machine itself kept it
-// from running (see cmdStallwatch).
+// from running (see cmdStallwatch), into a file, as the daemon and the simulator log.
 type stallWatch struct {
-	cmd *exec.Cmd
-	mu  sync.Mutex
-	out bytes.Buffer
-}
-
-func (w *stallWatch) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.out.Write(p)
+	cmd     *exec.Cmd
+	outPath string
 }
 
 // startStallWatch starts the stall watch; stop it with stalls.
 func startStallWatch(t *testing.T) *stallWatch {
 	t.Helper()
-	w := &stallWatch{}
+	w := &stallWatch{outPath: filepath.Join(t.TempDir(), "stalls.jsonl")}
+	out, err := os.Create(w.outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
 	w.cmd = exec.Command("chrt", "--fifo", "20", hotlineBinary(t), "stallwatch")
 	w.cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	w.cmd.Stdout = w
+	w.cmd.Stdout = out
 	w.cmd.Stderr = os.Stderr
 	if err := w.cmd.Start(); err != nil {
 		t.Fatalf("stall watch: %v", err)
@@ -56,10 +53,13 @@ func (w *stallWatch) stalls(t *testing.T) []stall {
 	if err := w.cmd.Wait(); err != nil {
 		t.Fatalf("stall watch: %v", err)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	f, err := os.Open(w.outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
 	var out []stall
-	dec := json.NewDecoder(&w.out)
+	dec := json.NewDecoder(f)
 	for dec.More() {
 		var s stall
 		if err := dec.Decode(&s); err != nil {

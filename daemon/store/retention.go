@@ -38,9 +38,9 @@ type RetentionResult struct {
 }
 
 // ApplyRetention removes voicemail and conversation audio by r, oldest first, messages nobody
-// has dealt with last (see Retention). Messages still being recorded are never touched. Every run that removes something writes one audit entry
-// (user "retention"). A removed message keeps its row (and its File name, which then names
-// no file: see VoicemailAudioRemoved).
+// has dealt with last (see Retention). Messages still being recorded are never touched. Every
+// run that removes something writes one audit entry (user "retention"). A removed message
+// keeps its row (and its File name, which then names no file: see VoicemailAudioRemoved).
 func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResult, error) {
 	var res RetentionResult
 	if r.MaxAge < 0 || r.MaxBytes < 0 || r.Free < 0 {

@@ -16,32 +16,7 @@ func TestApplyRetention(t *testing.T) {
 	setup := func(t *testing.T) (*Store, *fakeClock, []int64) {
 		clock := newClock()
 		s := openTest(t, "", clock)
-		var ids []int64
-		for i := range 6 {
-			at := clock.Now().Add(time.Duration(i-5) * 24 * time.Hour)
-			call, err := s.StartCall(ctx, "gsm1", "+79161234567", at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name := "m" + string(rune('a'+i)) + ".wav"
-			id, err := s.StartVoicemail(ctx, call, name, at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(s.Dir(), VoicemailDir, name), make([]byte, 1000*(i+1)), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if i < 5 {
-				if err := s.FinishVoicemail(ctx, id, time.Second); err != nil {
-					t.Fatal(err)
-				}
-				if err := s.FinishCall(ctx, call, at.Add(time.Minute), "0", "voicemail"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			ids = append(ids, id)
-		}
-		return s, clock, ids
+		return s, clock, leaveMessages(t, s, clock, "m", 6, 5)
 	}
 	day := 24 * time.Hour
 	for _, tc := range []struct {
@@ -177,31 +152,11 @@ func TestRetentionTakesRecordings(t *testing.T) {
 func TestRetentionSparesMessagesNotDealtWith(t *testing.T) {
 	ctx := context.Background()
 	setup := func(t *testing.T) (*Store, []int64) {
+		// 1000, 2000, 3000 bytes, three, two and one day old; the middle one handled.
 		clock := newClock()
 		s := openTest(t, "", clock)
-		var ids []int64
-		for i := range 3 { // 1000, 2000, 3000 bytes, a day apart, oldest first; the middle one handled
-			at := clock.Now().Add(time.Duration(i-3) * 24 * time.Hour)
-			call, err := s.StartCall(ctx, "gsm1", "+79161234567", at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name := "w" + string(rune('a'+i)) + ".wav"
-			id, err := s.StartVoicemail(ctx, call, name, at)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(s.Dir(), VoicemailDir, name), make([]byte, 1000*(i+1)), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.FinishVoicemail(ctx, id, time.Second); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.FinishCall(ctx, call, at.Add(time.Minute), "0", "voicemail"); err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, id)
-		}
+		ids := leaveMessages(t, s, clock, "w", 3, 3)
+		clock.Add(24 * time.Hour)
 		if err := s.SetVoicemailHandled(ctx, ids[1], true, "owner"); err != nil {
 			t.Fatal(err)
 		}
@@ -233,4 +188,38 @@ func TestRetentionSparesMessagesNotDealtWith(t *testing.T) {
 			}
 		})
 	}
+}
+
+// leaveMessages leaves n messages named prefix+"a.wav", prefix+"b.wav", ..., one a day up to a
+// day ago, oldest first, of 1000, 2000, ... bytes; the first finished are complete and their
+// calls ended, the rest still being recorded. It returns their ids.
+func leaveMessages(t *testing.T, s *Store, clock *fakeClock, prefix string, n, finished int) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	var ids []int64
+	for i := range n {
+		at := clock.Now().Add(time.Duration(i-(n-1)) * 24 * time.Hour)
+		call, err := s.StartCall(ctx, "gsm1", "+79161234567", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := prefix + string(rune('a'+i)) + ".wav"
+		id, err := s.StartVoicemail(ctx, call, name, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(s.Dir(), VoicemailDir, name), make([]byte, 1000*(i+1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if i < finished {
+			if err := s.FinishVoicemail(ctx, id, time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.FinishCall(ctx, call, at.Add(time.Minute), "0", "voicemail"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids = append(ids, id)
+	}
+	return ids
 }
