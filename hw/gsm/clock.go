@@ -43,7 +43,9 @@ func (s *services) networkTime(ctx context.Context) (time.Time, error) {
 }
 
 // ParseCCLK reads the value of a +CCLK or +QLTS answer: "yy/MM/dd,hh:mm:ss±zz" (the zone in
-// quarter hours, -48..+56; some firmware leaves it out, meaning UTC).
+// quarter hours, -48..+56; some firmware leaves it out, meaning UTC). The year is 20yy; a
+// two-digit year of 69 or more (a modem's unset clock, such as "70/01/01" or "80/01/06") is
+// refused with ErrNoNetworkTime.
 func ParseCCLK(v string) (time.Time, error) {
 	v = strings.TrimSpace(v)
 	v = strings.TrimSuffix(strings.TrimPrefix(v, `"`), `"`)
@@ -53,6 +55,9 @@ func ParseCCLK(v string) (time.Time, error) {
 	t, err := time.Parse("06/01/02,15:04:05", v[:17])
 	if err != nil {
 		return time.Time{}, fmt.Errorf("clock %q: %w", v, err)
+	}
+	if t.Year() < 2000 { // Go reads 69-99 as 19yy
+		return time.Time{}, fmt.Errorf("clock %q: year %d: %w", v, t.Year(), ErrNoNetworkTime)
 	}
 	zone := v[17:]
 	if i := strings.IndexByte(zone, ','); i >= 0 { // +QLTS adds ",dst"

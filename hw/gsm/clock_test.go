@@ -17,6 +17,8 @@ func TestParseCCLK(t *testing.T) {
 		{in: `"26/03/29,02:30:00+08,1"`, want: time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC)}, // +QLTS with DST flag
 		{in: `"04/01/01,00:00:25+00"`, want: time.Date(2004, 1, 1, 0, 0, 25, 0, time.UTC)},
 		{in: `"26/13/01,00:00:00+00"`, bad: true},
+		{in: `"70/01/01,00:00:00"`, bad: true}, // a modem's unset clock (found by FuzzParseCCLK)
+		{in: `"80/01/06,00:00:00+00"`, bad: true},
 		{in: `"26/11/23,10:01:10+99"`, bad: true},
 		{in: `"26/11/23,10:01:10x4"`, bad: true},
 		{in: `"26/11/23"`, bad: true},
