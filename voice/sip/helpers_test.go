@@ -10,7 +10,9 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,8 +57,35 @@ func testLoggerTB() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// phonesOf holds, for each Server a test started, how to shut down the test phones that talk
+// to it: they stop after the box has (see startServer).
+var phonesOf sync.Map // *Server → *phoneClosers
+
+type phoneClosers struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (c *phoneClosers) add(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fns = append(c.fns, f)
+}
+
+func (c *phoneClosers) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range slices.Backward(c.fns) {
+		f()
+	}
+	c.fns = nil
+}
+
 // startServer runs a Server on a free port of 127.0.0.1 until the test ends, then checks that
-// Run returned and left no goroutine behind.
+// Run returned and left no goroutine behind. The test phones made for it shut down after Run
+// returned: a phone closing while the box still sends (a retransmission, a BYE at shutdown)
+// has sipgo open a socket of its own to answer on, after the phone's UA closed its sockets,
+// and that socket's reader is left running.
 func startServer(t *testing.T, acc Accounts) *Server {
 	t.Helper()
 	before := runtime.NumGoroutine()
@@ -65,6 +94,8 @@ func startServer(t *testing.T, acc Accounts) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	phones := &phoneClosers{}
+	phonesOf.Store(s, phones)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -79,6 +110,8 @@ func startServer(t *testing.T, acc Accounts) *Server {
 		case <-time.After(20 * time.Second):
 			t.Fatal("Run did not return")
 		}
+		phones.closeAll()
+		phonesOf.Delete(s)
 		checkGoroutines(t, before)
 	})
 	return s
@@ -195,18 +228,51 @@ func newPhone(t *testing.T, box *Server, user string, answer func(p *phone, req 
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 		p.notifies <- req
 	})
-	p.wg.Go(func() { _ = srv.ServeUDP(conn) })
+	quiet := &quietConn{PacketConn: conn}
+	p.wg.Go(func() { _ = srv.ServeUDP(quiet) })
 	waitFor(t, "phone listening", func() bool {
 		c, err := p.ua.TransportLayer().GetConnection("udp", p.addr)
 		return err == nil && c != nil
 	})
-	t.Cleanup(func() {
+	closePhone := func() {
+		quiet.wait(250*time.Millisecond, 5*time.Second)
 		conn.Close()
 		rtpConn.Close()
 		p.wg.Wait()
 		p.ua.Close()
-	})
+	}
+	if c, ok := phonesOf.Load(box); ok {
+		c.(*phoneClosers).add(closePhone)
+	} else {
+		t.Cleanup(closePhone)
+	}
 	return p
+}
+
+// quietConn notes when a test phone's socket last received a packet. sipgo handles each
+// request in a goroutine of its own; one read just before the phone's UA closes finds the
+// socket gone from the UA's pool and makes sipgo open a new socket to answer on, whose reader
+// nothing closes. The phone therefore closes once nothing has arrived for a while.
+type quietConn struct {
+	net.PacketConn
+	last atomic.Int64 // unix nanoseconds of the last packet read
+}
+
+func (c *quietConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, addr, err := c.PacketConn.ReadFrom(b)
+	if err == nil {
+		c.last.Store(time.Now().UnixNano())
+	}
+	return n, addr, err
+}
+
+// wait returns once no packet was read for quiet, or after at most limit.
+func (c *quietConn) wait(quiet, limit time.Duration) {
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(quiet / 5) {
+		if time.Since(time.Unix(0, c.last.Load())) >= quiet {
+			return
+		}
+	}
 }
 
 func (p *phone) uri() sip.Uri {
