@@ -25,7 +25,7 @@ func TestClockSetDuringACall(t *testing.T) {
 	var mono time.Duration
 	c := &clockWatch{st: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		wall: func() time.Time { return wall }, mono: func() time.Duration { return mono }}
-	c.init()
+	c.init(ctx)
 	tick := func(d time.Duration) { wall, mono = wall.Add(d), mono+d; c.check(ctx) }
 
 	tick(40 * time.Second)

@@ -24,7 +24,7 @@ func TestClockSetAfterBoot(t *testing.T) {
 	var mono time.Duration
 	c := &clockWatch{st: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		wall: func() time.Time { return wall }, mono: func() time.Duration { return mono }}
-	c.init()
+	c.init(ctx)
 	if !c.Unset() {
 		t.Fatal("a 1970 clock is not seen as unset")
 	}
@@ -89,7 +89,7 @@ func TestClockFromNetwork(t *testing.T) {
 		wall: func() time.Time { return wall }, mono: func() time.Duration { return mono },
 		network: func(context.Context) (time.Time, error) { return real.Add(mono), nil },
 		set:     func(t time.Time) error { sets++; wall = t; return nil }}
-	c.init()
+	c.init(ctx)
 	mono, wall = 10*time.Second, wall.Add(10*time.Second)
 	id, err := st.StartCall(ctx, "gsm1", "+79161234567", wall)
 	if err != nil {
@@ -131,7 +131,7 @@ func TestClockSource(t *testing.T) {
 		wall: func() time.Time { return wall }, mono: func() time.Duration { return mono },
 		set:    func(t time.Time) error { wall = t; return nil },
 		synced: func() bool { return ntp }}
-	c.init()
+	c.init(ctx)
 	h := &Hotline{clock: c}
 	if got := h.ClockSource(); got != ClockUnset {
 		t.Fatalf("at boot: %q, want %q", got, ClockUnset)

@@ -14,14 +14,18 @@ const (
 	ClockGSM    = "gsm"    // set from the mobile network's time
 	ClockManual = "manual" // set by hand in the admin
 	ClockRTC    = "rtc"    // right, but from nothing the box can name (a battery clock, or NTP earlier)
+	ClockSaved  = "saved"  // the time saved before the box went off, not yet confirmed: may be behind
 )
 
-// ClockSource tells where the box's time came from: ClockUnset, ClockNTP, ClockGSM,
-// ClockManual or ClockRTC.
+// ClockSource tells where the box's time came from: ClockUnset, ClockSaved, ClockNTP,
+// ClockGSM, ClockManual or ClockRTC.
 func (h *Hotline) ClockSource() string {
 	c := h.clock
 	if c.Unset() {
 		return ClockUnset
+	}
+	if c.Saved() {
+		return ClockSaved
 	}
 	if c.synced != nil && c.synced() {
 		return ClockNTP
@@ -35,7 +39,7 @@ func (h *Hotline) ClockSource() string {
 }
 
 // SetClock sets the box's clock by hand (the owner, from the admin). It is refused while NTP
-// keeps the clock; times written while the clock was unset are moved by the jump.
+// keeps the clock; times written while the clock was unset or saved are moved by the jump.
 func (h *Hotline) SetClock(ctx context.Context, t time.Time) error {
 	c := h.clock
 	if c.synced != nil && c.synced() {
@@ -50,10 +54,8 @@ func (h *Hotline) SetClock(ctx context.Context, t time.Time) error {
 	if err := c.set(t); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	c.source = ClockManual
-	c.mu.Unlock()
 	c.log.Info("clock set by hand", "now", t)
 	c.check(ctx)
+	c.confirm(ClockManual)
 	return nil
 }

@@ -263,7 +263,8 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	}
 	h.Browser = browserline.New("browser", cfg.Logger.With("subsys", "testcall"))
 	h.clock = newClockWatch(st, cfg.Logger.With("subsys", "clock"))
-	h.clock.network, h.clock.set, h.clock.synced = h.networkTime, setSystemClock, clockSynced
+	h.clock.network, h.clock.set, h.clock.synced, h.clock.fromSaved = h.networkTime, setSystemClock, clockSynced, clockFromSavedTime
+	h.clock.init(ctx)
 	flows := &flowCache{st: st}
 	h.alerts = newAlerter(h)
 	if freshCopy {
@@ -280,7 +281,7 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 		RecordingDir: filepath.Join(st.Dir(), RecordingDir),
 		CanRecord:    h.disk.CanRecord,
 		WriteFailed:  h.disk.Notify,
-		ClockUnset:   h.clock.Unset,
+		ClockUnset:   h.clock.Unsure,
 		Logger:       cfg.Logger.With("subsys", "switchboard"),
 		SendSMS:      h.sendAnySMS,
 		MissedSMS: func(ctx context.Context) string {

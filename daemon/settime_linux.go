@@ -23,3 +23,15 @@ func clockSynced() bool {
 	state, err := unix.Adjtimex(&tx)
 	return err == nil && state != unix.TIME_ERROR && tx.Status&unix.STA_UNSYNC == 0
 }
+
+// clockFromSavedTime reports whether the clock started at a time saved before the box went off
+// (fake-hwclock, systemd-timesyncd) rather than from a battery clock: the wall time at boot
+// (now less the time since boot) is no later than the saved time.
+func clockFromSavedTime() bool {
+	var up unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &up); err != nil {
+		return false
+	}
+	boot := time.Now().Add(-time.Duration(up.Nano()))
+	return startedFromSaved(boot, savedTimeFiles)
+}

@@ -12,3 +12,6 @@ func setSystemClock(time.Time) error { return errors.New("setting the clock is n
 
 // clockSynced is only known on Linux.
 func clockSynced() bool { return false }
+
+// clockFromSavedTime is only known on Linux.
+func clockFromSavedTime() bool { return false }

@@ -10,7 +10,7 @@ import (
 // implements it. Without one the page shows the time but cannot tell its source or set it.
 type BoxClock interface {
 	// ClockSource says where the time came from: ClockNTP, ClockGSM, ClockManual, ClockRTC,
-	// ClockUnset, or "" when it does not know.
+	// ClockUnset, ClockSaved, or "" when it does not know.
 	ClockSource() string
 	// SetClock sets the system clock by hand; afterwards ClockSource says ClockManual until
 	// a network sets it again.
@@ -24,6 +24,7 @@ const (
 	ClockManual = "manual" // the owner set it on the settings page
 	ClockRTC    = "rtc"    // a battery-backed clock on the board, nothing newer
 	ClockUnset  = "unset"  // no source yet: the clock is known to be wrong
+	ClockSaved  = "saved"  // the time saved before the box went off, not yet confirmed: may be behind
 )
 
 // Oldest and newest times the owner may set by hand: a box cannot be older than its software.
@@ -64,7 +65,7 @@ func (s *Server) clockSource() string {
 		return ""
 	}
 	switch src := s.boxClock.ClockSource(); src {
-	case ClockNTP, ClockGSM, ClockManual, ClockRTC, ClockUnset:
+	case ClockNTP, ClockGSM, ClockManual, ClockRTC, ClockUnset, ClockSaved:
 		return src
 	default:
 		return ""
@@ -237,7 +238,7 @@ type clockJSON struct {
 	Now         time.Time `json:"now"`
 	TimeZone    string    `json:"time_zone"`        // the owner's choice; "" for none yet
 	ZoneInUse   string    `json:"time_zone_in_use"` // what the pages use until the next start
-	Source      string    `json:"source"`           // ntp, gsm, manual, rtc, unset, or "" unknown
+	Source      string    `json:"source"`           // ntp, gsm, manual, rtc, unset, saved, or "" unknown
 	CanSetClock bool      `json:"can_set_clock"`
 }
 

@@ -207,6 +207,20 @@ func TestSettingsClock(t *testing.T) {
 		t.Errorf("clock set %d times", n)
 	}
 
+	// A clock restored from the time saved at shutdown: the page says it may be behind and
+	// offers to set it.
+	clk.mu.Lock()
+	clk.source = ClockSaved
+	clk.mu.Unlock()
+	body = page("")
+	if !strings.Contains(body, `id="clock-source">saved when the box was switched off, not yet checked with the network`) ||
+		!strings.Contains(body, `action="/settings/clock"`) {
+		t.Errorf("saved clock: page")
+	}
+	if ru := f.do(req{path: "/settings", cookies: ck, header: map[string]string{"Accept-Language": "ru"}}).Body.String(); !strings.Contains(ru, "сохранено при выключении коробки") {
+		t.Errorf("saved clock: no Russian words")
+	}
+
 	// Without a clock from the daemon: the source is unknown and nothing can be set.
 	f.srv.boxClock = nil
 	body = page("")
