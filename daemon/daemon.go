@@ -477,8 +477,12 @@ func (h *Hotline) Lines() []string {
 	return ids
 }
 
-// Run drives every line until ctx ends, then stops them all and waits.
+// Run drives every line until ctx ends, then stops them all and waits; it returns nil. When the
+// data disk turns read-only under it, it stops the same way once the calls have ended and
+// returns ErrCardReadOnly: the box is to be started again.
 func (h *Hotline) Run(ctx context.Context) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	var wg sync.WaitGroup
 	for _, m := range h.sims {
 		wg.Go(func() {
@@ -538,8 +542,51 @@ func (h *Hotline) Run(ctx context.Context) error {
 	}
 	h.startSMS(ctx, &wg)
 	wg.Go(func() { h.alerts.run(ctx) })
+	if h.copyOf == "" {
+		wg.Go(func() { h.watchCardReadOnly(ctx, stop) })
+	}
 	wg.Wait()
+	if err := context.Cause(ctx); errors.Is(err, ErrCardReadOnly) {
+		return err
+	}
 	return nil
+}
+
+// ErrCardReadOnly ends Run when the data disk turned read-only under the running box: started
+// again (systemd and gokrazy do it by themselves), it works from a copy in memory.
+var ErrCardReadOnly = errors.New("the data disk turned read-only: start again to work from a copy in memory")
+
+// readOnlyGrace is how long a box whose card turned read-only waits for the calls going on to
+// end before it starts again.
+const readOnlyGrace = 5 * time.Minute
+
+// watchCardReadOnly ends Run (stop with ErrCardReadOnly) once the disk guard sees the data
+// disk turned read-only and no call is up, or readOnlyGrace after. Until then calls are
+// answered as usual, but nothing is recorded or logged.
+func (h *Hotline) watchCardReadOnly(ctx context.Context, stop context.CancelCauseFunc) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var since time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !h.disk.Status().ReadOnly {
+			continue
+		}
+		calls := h.Board.Counters().ActiveCalls
+		if since.IsZero() {
+			since = time.Now()
+			h.log.Error("the data disk turned read-only: the box starts again from a copy in memory once the calls going on have ended",
+				"dir", h.Store.Dir(), "calls", calls)
+		}
+		if calls == 0 || time.Since(since) >= readOnlyGrace {
+			stop(ErrCardReadOnly)
+			return
+		}
+	}
 }
 
 // Close releases the ports and the store. Call it after Run has returned.

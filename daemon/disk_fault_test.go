@@ -37,16 +37,24 @@ func inSmallDisk(t *testing.T, size string) (dir string, child bool) {
 		t.Fatalf("unshare (util-linux) is needed for the disk tests: %v", err)
 	}
 	dir = t.TempDir()
-	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
-		`mount -t tmpfs -o size=`+size+` tmpfs "$1" && exec "$2" -test.run="^$3\$" -test.v`,
-		"sh", dir, os.Args[0], t.Name())
-	cmd.Env = append(os.Environ(), diskFaultEnv+"="+dir)
-	out, err := cmd.CombinedOutput()
-	t.Logf("in a %s tmpfs:\n%s", size, out)
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		t.Fatalf("the test in the tmpfs failed: %v", err)
-	}
+	rerunIn(t, "in a "+size+" tmpfs", dir, []string{"--user", "--map-root-user", "--mount"},
+		`mount -t tmpfs -o size="$1" tmpfs "$2"`, size, dir)
 	return "", false
+}
+
+// rerunIn runs the calling test again in a process of its own under unshare with flags, once
+// the shell commands setup (given args as $1, $2, ...) have made dir; that run finds dir in
+// diskFaultEnv. The test fails when that run does not pass.
+func rerunIn(t *testing.T, where, dir string, flags []string, setup string, args ...string) {
+	t.Helper()
+	script := setup + `; exec "$HOTLINE_RERUN_BINARY" -test.run="^$HOTLINE_RERUN_TEST\$" -test.v`
+	cmd := exec.Command("unshare", append(append(flags, "sh", "-ec", script, "sh"), args...)...)
+	cmd.Env = append(os.Environ(), diskFaultEnv+"="+dir, "HOTLINE_RERUN_BINARY="+os.Args[0], "HOTLINE_RERUN_TEST="+t.Name())
+	out, err := cmd.CombinedOutput()
+	t.Logf("%s:\n%s", where, out)
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("the test %s failed: %v", where, err)
+	}
 }
 
 // freeBytes is the space left for the box on the file system of dir.

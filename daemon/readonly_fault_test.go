@@ -43,14 +43,9 @@ func TestReadOnlyDataDiskAtStart(t *testing.T) {
 	// owner's own greeting and an alert channel.
 	quickFlow(t, dir)
 	oldID := seedMessage(t, dir, time.Now().Add(-time.Hour), 2*time.Second)
+	claimWithAlerts(t, dir)
 	st, err := store.Open(ctx, dir)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetPassword(ctx, "owner", "correct horse battery", "owner"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetSetting(ctx, SettingAlertWebhook, "http://127.0.0.1:9/hook"); err != nil {
 		t.Fatal(err)
 	}
 	oldMsg, err := st.Voicemail(ctx, oldID)
@@ -171,6 +166,24 @@ func TestWorkingCopyRefusedWhenNoRoom(t *testing.T) {
 	_, _, err := makeWorkingCopy(src, []string{"/proc/hotline-test"})
 	if err == nil || !strings.Contains(err.Error(), "no place for a working copy") {
 		t.Errorf("makeWorkingCopy into /proc: %v", err)
+	}
+}
+
+// claimWithAlerts gives the box in dir its owner (password "correct horse battery") and an
+// alert channel (a webhook nobody answers).
+func claimWithAlerts(t *testing.T, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.SetPassword(ctx, "owner", "correct horse battery", "owner"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSetting(ctx, SettingAlertWebhook, "http://127.0.0.1:9/hook"); err != nil {
+		t.Fatal(err)
 	}
 }
 

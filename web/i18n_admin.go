@@ -90,7 +90,7 @@ var adminMessages = map[string]map[string]string{
 		"stats_no_menu":    "В меню за этот период ничего не выбирали.",
 
 		"dash_live":     "Цифры обновляются сами, страницу перезагружать не нужно.",
-		"disk_readonly": "Память коробки доступна только для чтения: новые звонки и сообщения не сохраняются. Перезапустите коробку; если не поможет, замените карту памяти.",
+		"disk_readonly": "Память коробки доступна только для чтения: новые звонки и сообщения не сохраняются. Коробка сама перезапустится и продолжит работу с копией в оперативной памяти; замените карту памяти.",
 		"disk_full":     "Память коробки почти заполнена (свободно %s): голосовые сообщения не записываются. Удалите старые сообщения или поставьте карту побольше.",
 		"disk_problem":  "С памятью коробки что-то не так. Проверьте карту памяти.",
 		"disk_copy":     "Карта памяти коробки перешла в режим «только чтение» — так бывает, когда карта начинает выходить из строя. Коробка по-прежнему отвечает на звонки и принимает сообщения, но работает с копией данных в оперативной памяти: всё новое пропадёт при перезапуске. Скачайте резервную копию (меню «Резервная копия»), замените карту памяти и восстановите копию на новой.",
@@ -254,7 +254,7 @@ var adminMessages = map[string]map[string]string{
 		"stats_no_menu":    "Nobody chose anything in the menu in this period.",
 
 		"dash_live":     "The numbers update by themselves; no need to reload the page.",
-		"disk_readonly": "The box's memory can only be read: new calls and messages are not saved. Restart the box; if that does not help, replace the memory card.",
+		"disk_readonly": "The box's memory can only be read: new calls and messages are not saved. The box restarts by itself and goes on from a copy in its working memory; replace the memory card.",
 		"disk_full":     "The box's memory is almost full (%s free): voicemail is not being recorded. Delete old messages or put in a bigger card.",
 		"disk_problem":  "Something is wrong with the box's memory. Check the memory card.",
 		"disk_copy":     "The box's memory card has turned read-only, which cards do when they start to fail. The box still answers calls and takes messages, but from a copy of its data in working memory: everything new is lost when it restarts. Download a backup (the Backup page), replace the memory card and restore the backup onto the new one.",

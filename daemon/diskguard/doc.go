@@ -15,7 +15,9 @@
 // is above the floor plus its size again.
 //
 // A read-only file system (Linux remounts the SD card read-only after an I/O error) stops
-// recording too, with its own alert.
+// recording too, with its own alert. It is seen by the mount's flags and, since newer kernels
+// keep those as they were and only refuse the writes, by a write tried at every check (an
+// empty file made and removed).
 //
 // The state is read with [Guard.Status] for the dashboard and /metrics; the alert is one
 // sentence in plain words meant for the owner.

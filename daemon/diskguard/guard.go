@@ -93,6 +93,7 @@ type Guard struct {
 	ballast string
 	log     *slog.Logger
 	statfs  func(dir string) (usage, error)
+	probe   func(dir string) error // tries a write in dir (tests replace it)
 
 	block atomic.Pointer[blocked] // nil: recording allowed
 	kick  chan struct{}           // Notify wakes Run
@@ -129,6 +130,7 @@ func New(cfg Config) (*Guard, error) {
 		ballast: filepath.Join(cfg.Dir, BallastName),
 		log:     cfg.Logger,
 		statfs:  statfs,
+		probe:   probeWrite,
 		kick:    make(chan struct{}, 1),
 		st:      Status{Recording: true},
 	}
@@ -196,7 +198,7 @@ func (g *Guard) Run(ctx context.Context) error {
 }
 
 const alertReadOnly = "The data disk has become read-only (the SD card may be failing): " +
-	"calls are still answered, but nothing is recorded. Restart the box; if this comes back, replace the card."
+	"calls are still answered, but nothing is recorded or logged. The box starts again by itself to work from a copy in memory; replace the card."
 
 // Check measures the disk now, releases or restores the ballast, asks Reclaim for space when
 // under the floor, and decides whether recording may go on. It returns the new status.
@@ -227,6 +229,11 @@ func (g *Guard) check(ctx context.Context) Status {
 		st.Alert = fmt.Sprintf("Cannot measure the free space of the data disk (%v).", err)
 		st.Ballast = g.hasBallast()
 		return st
+	}
+	if !u.ReadOnly && errors.Is(g.probe(g.cfg.Dir), syscall.EROFS) {
+		// Mounted writable, but writes are refused: ext4 after an I/O error (errors=remount-ro)
+		// may say so only by refusing them (newer kernels: "emergency_ro").
+		u.ReadOnly = true
 	}
 	floor := g.floor(u.Total)
 	ballast := max(g.cfg.BallastBytes, 0)
@@ -304,6 +311,21 @@ func (g *Guard) check(ctx context.Context) Status {
 // floor is the free space under which recording stops, for a file system of total bytes.
 func (g *Guard) floor(total uint64) uint64 {
 	return max(g.cfg.MinFreeBytes, uint64(float64(total)*g.cfg.MinFreePercent/100))
+}
+
+// probeName is the file probeWrite makes and removes in the data folder.
+const probeName = "diskguard.probe"
+
+// probeWrite makes and removes an empty file in dir: it fails with EROFS on a file system that
+// refuses writes. What it costs the card is a few metadata blocks in the journal's next commit.
+func probeWrite(dir string) error {
+	p := filepath.Join(dir, probeName)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(p)
 }
 
 func (g *Guard) hasBallast() bool {

@@ -166,6 +166,34 @@ func TestReadOnlyAndUnknown(t *testing.T) {
 	}
 }
 
+// TestRefusedWritesAreReadOnly: a file system mounted writable that refuses a write with EROFS
+// (ext4's "emergency_ro" after an I/O error) counts as read-only; other write errors do not.
+func TestRefusedWritesAreReadOnly(t *testing.T) {
+	g, _ := newFake(t, Config{})
+	ctx := context.Background()
+	var probeErr error
+	g.probe = func(string) error { return probeErr }
+	probeErr = &os.PathError{Op: "open", Path: "diskguard.probe", Err: syscall.EROFS}
+	if st := g.Check(ctx); st.Recording || !st.ReadOnly || !errors.Is(g.CanRecord(), ErrReadOnly) {
+		t.Errorf("writes refused: %+v", st)
+	}
+	probeErr = &os.PathError{Op: "open", Path: "diskguard.probe", Err: syscall.EACCES}
+	if st := g.Check(ctx); !st.Recording || st.ReadOnly {
+		t.Errorf("a write refused for another reason: %+v", st)
+	}
+	probeErr = nil
+	if st := g.Check(ctx); !st.Recording || st.ReadOnly {
+		t.Errorf("writes taken: %+v", st)
+	}
+	// The real probe leaves nothing behind.
+	if err := probeWrite(g.cfg.Dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(g.cfg.Dir, probeName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the probe file is left: %v", err)
+	}
+}
+
 // TestReclaim: under the floor the guard asks retention for space before it stops recording.
 func TestReclaim(t *testing.T) {
 	var asked []int64
