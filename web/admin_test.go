@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -214,6 +215,22 @@ func TestCallPage(t *testing.T) {
 	c, err := f.st.Call(context.Background(), id)
 	if err != nil || c.Note != note || c.Status != store.StatusInProgress {
 		t.Fatalf("stored note %q status %q (%v)", c.Note, c.Status, err)
+	}
+	// Who set them is in the audit log, on one line (the note's line break gone).
+	entries, _ := f.st.ListAudit(context.Background(), 5)
+	var audited []string
+	for _, e := range entries {
+		audited = append(audited, e.User+" "+e.Action+": "+e.Detail)
+	}
+	for _, want := range []string{fmt.Sprintf("owner call_status: call %d: in_progress", id), fmt.Sprintf("owner call_note: call %d: перезвонить после обеда", id)} {
+		if !slices.ContainsFunc(audited, func(a string) bool { return strings.HasPrefix(a, want) }) {
+			t.Errorf("audit log %q lacks %q", audited, want)
+		}
+	}
+	for _, a := range audited {
+		if strings.Contains(a, "call_note") && strings.Contains(a, "\n") {
+			t.Errorf("audited note not on one line: %q", a)
+		}
 	}
 	body = f.do(req{path: path + "?saved=note", cookies: []*http.Cookie{cookie}, header: map[string]string{"Accept-Language": "en"}}).Body.String()
 	for _, want := range []string{htmlEscaped(T["call_note_saved"]), htmlEscaped(note), `<option value="in_progress" selected>`} {

@@ -339,6 +339,12 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "call.html", v)
 }
 
+// auditNote writes to the audit log who set the note of call id, with the note's beginning.
+func (s *Server) auditNote(r *http.Request, id int64) {
+	s.audit(r.Context(), sessionFrom(r.Context()).User.Name, "call_note",
+		fmt.Sprintf("call %d: %s", id, truncateRunes(cleanDisplay(r.PostFormValue("note")), 80)))
+}
+
 // handleCallNote stores the note of a call.
 func (s *Server) handleCallNote(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.callByPath(w, r)
@@ -349,6 +355,7 @@ func (s *Server) handleCallNote(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fmt.Errorf("save note of call %d: %w", c.ID, err))
 		return
 	}
+	s.auditNote(r, c.ID)
 	http.Redirect(w, r, "/calls/"+strconv.FormatInt(c.ID, 10)+"?saved=note", http.StatusSeeOther)
 }
 
@@ -367,6 +374,7 @@ func (s *Server) handleCallStatus(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fmt.Errorf("set status of call %d: %w", c.ID, err))
 		return
 	}
+	s.audit(r.Context(), sessionFrom(r.Context()).User.Name, "call_status", fmt.Sprintf("call %d: %s", c.ID, status))
 	back := "/calls/" + strconv.FormatInt(c.ID, 10) + "?saved=status"
 	if r.PostFormValue("back") == "log" {
 		back = "/calls#call-" + strconv.FormatInt(c.ID, 10)

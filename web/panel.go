@@ -249,6 +249,7 @@ func (s *Server) handlePanelNote(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, fmt.Errorf("save note of call %d: %w", c.ID, err))
 		return
 	}
+	s.auditNote(r, c.ID)
 	http.Redirect(w, r, "/panel?ok=note", http.StatusSeeOther)
 }
 
