@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,7 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +42,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	data := fs.String("data", "./var", "data folder: database, voicemail, recordings, prompts")
 	listen := fs.String("listen", "127.0.0.1:8080", "address of the web admin")
+	httpsAddr := fs.String("https", "", `address of the web admin over HTTPS, with the box's own certificate (e.g. ":443"); "" for none`)
 	var sims simFlag
 	fs.Var(&sims, "sim", "simulated lines: a number (of --sim-kind), or one kind per line: quectel,simcom,huawei,fxo")
 	simKind := fs.String("sim-kind", "quectel", "what the simulated lines are: quectel (EC25), simcom (SIM7600), huawei (E1550) or fxo (analog voice modem)")
@@ -116,19 +120,33 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if nsims > 0 {
 		opts.Sim = h
 	}
-	srv, err := web.New(opts)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("web admin: %w", err)
 	}
+	var secureLn net.Listener
+	if *httpsAddr != "" {
+		// Without HTTPS the box still answers: the admin is then plain HTTP only.
+		secureLn, opts.HTTPS, err = listenHTTPS(*httpsAddr, *data, *mdnsName, log)
+		if err != nil {
+			log.Error("the web admin is not served over HTTPS", "err", err)
+		}
+	}
+	srv, err := web.New(opts)
+	if err != nil {
+		return err
+	}
 	// The calls' audio comes first: the admin is paced (web.Throttle).
-	hs := web.HTTPServer(web.Throttle(srv.Handler(), web.ThrottleRate, web.ThrottleBurst), slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	handler := web.Throttle(srv.Handler(), web.ThrottleRate, web.ThrottleBurst)
+	hs := web.HTTPServer(handler, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	url := adminURL(ln.Addr())
 	fmt.Fprintf(stdout, "hotline %s is running with %d line(s): %s\n", version, len(h.Lines()), strings.Join(h.Lines(), ", "))
 	fmt.Fprintf(stdout, "Web admin: %s\n", url)
+	var hss *http.Server
+	if secureLn != nil {
+		hss = web.HTTPServer(handler, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+		fmt.Fprintf(stdout, "Secure web admin: %s (certificate SHA-256 %s)\n", "https"+strings.TrimPrefix(adminURL(secureLn.Addr()), "http"), opts.HTTPS.Fingerprint)
+	}
 	if a := h.SIPAddr(); a != "" {
 		fmt.Fprintf(stdout, "SIP phones register at: %s\n", a)
 	}
@@ -158,6 +176,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			errc <- fmt.Errorf("web admin: %w", err)
 		}
 	})
+	if hss != nil {
+		wg.Go(func() {
+			if err := hss.Serve(secureLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("web admin over HTTPS: %w", err)
+			}
+		})
+	}
 	// systemd: ready now, and a heartbeat while the web admin answers.
 	if _, err := sdnotify.Notify(fmt.Sprintf("READY=1\nSTATUS=answering on %d line(s)", len(h.Lines()))); err != nil {
 		log.Warn("cannot tell systemd we are ready", "err", err)
@@ -200,10 +225,48 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer cancelShut()
 	srv.Close() // event streams and callbacks placed from the admin end
 	_ = hs.Shutdown(shut)
+	if hss != nil {
+		_ = hss.Shutdown(shut)
+	}
 	cancel()
 	wg.Wait()
 	srv.WaitCallbacks()
 	return runErr
+}
+
+// listenHTTPS listens on addr with the box's certificate from the data folder dataDir (made
+// there at the first start, for the box's host name, NAME.local and its addresses).
+func listenHTTPS(addr, dataDir, mdnsName string, log *slog.Logger) (net.Listener, web.HTTPS, error) {
+	names := []string{"localhost"}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		names = append(names, host, host+".local")
+	}
+	if mdnsName != "" {
+		names = append(names, mdnsName+".local")
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	var ips []net.IP
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLinkLocalUnicast() {
+				ips = append(ips, n.IP)
+			}
+		}
+	}
+	cert, err := web.LoadOrMakeCertificate(dataDir, names, ips)
+	if err != nil {
+		return nil, web.HTTPS{}, err
+	}
+	if cert.Made {
+		log.Info("made the web admin's certificate", "names", names, "addresses", ips, "sha256", cert.Fingerprint)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, web.HTTPS{}, fmt.Errorf("listen: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS12}
+	return tls.NewListener(ln, cfg), web.HTTPS{Port: ln.Addr().(*net.TCPAddr).Port, Fingerprint: cert.Fingerprint}, nil
 }
 
 func adminURL(a net.Addr) string {

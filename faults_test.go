@@ -72,6 +72,9 @@ type daemonProc struct {
 	url     string
 	logPath string
 	done    chan error
+	// secureURL and fingerprint: the admin over HTTPS and its certificate's SHA-256, when
+	// served (--https).
+	secureURL, fingerprint string
 }
 
 // startDaemon runs `hotline run --sim N --data DIR` on a free loopback port and waits until it
@@ -110,10 +113,14 @@ func startHotline(t *testing.T, data string, nice int, ready string, args ...str
 	go func() {
 		sc := bufio.NewScanner(out)
 		re := regexp.MustCompile(`Web admin: (http://\S+)`)
+		secure := regexp.MustCompile(`Secure web admin: (https://\S+) \(certificate SHA-256 (\S+)\)`)
 		var u string
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				u = m[1]
+			}
+			if m := secure.FindStringSubmatch(sc.Text()); m != nil {
+				p.secureURL, p.fingerprint = m[1], m[2]
 			}
 			// The last line printed at start: the daemon is up, the setup code written.
 			if strings.HasPrefix(sc.Text(), ready) {

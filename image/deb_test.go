@@ -224,7 +224,7 @@ func TestDebUnit(t *testing.T) {
 		"Type":                     {"notify"},
 		"WatchdogSec":              {"30"},
 		"User":                     {"hotline"},
-		"ExecStart":                {"/usr/bin/hotline run --data /var/lib/hotline --listen :80 $HOTLINE_ARGS"},
+		"ExecStart":                {"/usr/bin/hotline run --data /var/lib/hotline --listen :80 --https :443 $HOTLINE_ARGS"},
 		"Restart":                  {"always"},
 		"StateDirectory":           {"hotline"},
 		"RuntimeDirectory":         {"hotline"},

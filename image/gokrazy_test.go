@@ -87,14 +87,14 @@ func TestGokrazyConfig(t *testing.T) {
 	}
 	for _, p := range []string{cfg.Update.HTTPPort, cfg.Update.HTTPSPort} {
 		if p == "" || p == "80" || p == "443" {
-			t.Errorf("gokrazy's web page on port %q: it must move aside for the admin on 80", p)
+			t.Errorf("gokrazy's web page on port %q: it must move aside for the admin on 80 and 443", p)
 		}
 	}
 	if cfg.Update.HTTPPassword != "" || cfg.Update.NoPassword {
 		t.Error("gokrazy's password is in config.json or turned off: it belongs to the build machine (~/.config/gokrazy/http-password.txt)")
 	}
 	pc := cfg.PackageConfig["hotline"]
-	if want := []string{"run", "--data", "/perm/hotline", "--listen", ":80", "--mdns", "hotline"}; !slices.Equal(pc.CommandLineFlags, want) {
+	if want := []string{"run", "--data", "/perm/hotline", "--listen", ":80", "--https", ":443", "--mdns", "hotline"}; !slices.Equal(pc.CommandLineFlags, want) {
 		t.Errorf("hotline flags %q, want %q", pc.CommandLineFlags, want)
 	}
 	if !slices.Contains(pc.GoBuildFlags, "-ldflags=-s -w -X main.version=@VERSION@") {

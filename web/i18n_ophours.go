@@ -18,6 +18,11 @@ var opHoursMessages = map[string]map[string]string{
 		"oh_err_span":    "%s: время %s не подходит — конец должен отличаться от начала.",
 
 		"clk_title":          "Время и часовой пояс",
+		"sec_title":          "Защищённое подключение",
+		"sec_help":           "Эта страница открыта без шифрования: пароль и всё, что вы вводите, может увидеть любой в той же сети (например, в Wi-Fi офиса). Откройте защищённый адрес ниже. Браузер в первый раз предупредит, что не знает сертификат коробки: сверьте отпечаток в подробностях сертификата с отпечатком здесь и, если они совпадают, продолжите.",
+		"sec_here":           "Эта страница открыта по защищённому адресу: пароль и всё, что вы вводите, зашифрованы.",
+		"sec_address":        "Защищённый адрес",
+		"sec_fingerprint":    "Отпечаток сертификата (SHA-256)",
 		"clk_now":            "Сейчас на коробке",
 		"clk_zone":           "Часовой пояс",
 		"clk_zone_help":      "По нему показываются время звонков и отчёты. Новые часы работы тоже начинаются с него.",
@@ -62,6 +67,11 @@ var opHoursMessages = map[string]map[string]string{
 		"oh_err_span":    "%s: the time %s does not work: the end must differ from the start.",
 
 		"clk_title":          "Time and time zone",
+		"sec_title":          "Secure connection",
+		"sec_help":           "This page came without encryption: your password and whatever you type can be seen by anyone on the same network (the office Wi-Fi, say). Open the secure address below. The first time, the browser warns that it does not know the box's certificate: compare the fingerprint in the certificate's details with the one here and go on if they match.",
+		"sec_here":           "This page came over the secure address: your password and whatever you type are encrypted.",
+		"sec_address":        "Secure address",
+		"sec_fingerprint":    "Certificate fingerprint (SHA-256)",
 		"clk_now":            "Now on the box",
 		"clk_zone":           "Time zone",
 		"clk_zone_help":      "Call times and reports are shown in it. New working hours start from it too.",

@@ -100,6 +100,16 @@ type Options struct {
 	// Clock tells where the box's time came from and sets it by hand (settings page, see
 	// clock.go); nil: the page shows the time but no source, and cannot set it.
 	Clock BoxClock
+
+	// HTTPS is where the admin is served over HTTPS too (its port and certificate, shown on
+	// the settings page); its zero value: it is not.
+	HTTPS HTTPS
+}
+
+// HTTPS is the admin's secure address as the settings page tells it.
+type HTTPS struct {
+	Port        int
+	Fingerprint string // SHA-256 of the certificate (Certificate.Fingerprint)
 }
 
 // Server is the web admin. Make one with [New] and serve [Server.Handler].
@@ -137,6 +147,7 @@ type Server struct {
 	control CallControl // nil: the panel only shows calls (panel_control.go)
 
 	boxClock BoxClock // nil: the clock's source is unknown and it cannot be set (clock.go)
+	https    HTTPS    // the secure address, when served (tls.go)
 
 	upd *updates // the update page (update.go)
 }
@@ -164,6 +175,7 @@ func New(opts Options) (*Server, error) {
 	s.testLine = opts.TestLine
 	s.control = opts.Control
 	s.boxClock = opts.Clock
+	s.https = opts.HTTPS
 	s.upd = &updates{}
 	s.loc = zoneAtStart(context.Background(), s)
 	if s.log == nil {

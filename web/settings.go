@@ -41,6 +41,7 @@ type settingsPage struct {
 	Alerts      []alertRow
 	Errors      map[string]string // by field, in plain words
 	Clock       clockView         // the box's time and time zone (clock.go)
+	Secure      *secureView       // the admin over HTTPS (tls.go); nil: not served
 }
 
 type alertRow struct {
@@ -94,6 +95,7 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *view,
 	v.Nav = "settings"
 	p := settingsPage{CSS: s.assets.url("admin.css"), Values: values, PasswordSet: pw != "", Errors: errs}
 	p.Clock = s.clockView(ctx, v)
+	p.Secure = s.secureView(r)
 	for _, l := range promptLanguages {
 		p.Languages = append(p.Languages, option{Value: l, Label: v.T["prompt_lang_"+l], Selected: values[settingLanguage] == l})
 	}

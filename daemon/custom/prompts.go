@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"hotline/internal/atomicfile"
 	"hotline/voice"
 	"hotline/voice/importer"
 	"hotline/voice/wav"
@@ -229,58 +230,13 @@ func Loudness(s []int16) Level {
 	return Level{VoicedDBm0: 10 * math.Log10(power/float64(n)), PeakDBm0: peak}
 }
 
-// writeFileAtomic writes data to a temporary file in path's folder, syncs it and renames it
-// to path, then syncs the folder: a power cut leaves the old file or the new one.
+// writeFileAtomic writes data whole or not at all (see atomicfile.Write).
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o640); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	ok = true
-	return syncDir(dir)
+	return atomicfile.Write(path, data, 0o640)
 }
 
 // syncDir makes a rename or remove in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return atomicfile.SyncDir(dir) }
 
 // HasAll reports whether the owner has a prompt name in every one of langs: a flow may then
 // name it even when no embedded prompt has that name (for the linter's Known.Prompt).

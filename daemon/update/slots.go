@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"hotline/internal/atomicfile"
 )
 
 // Names inside the data folder.
@@ -102,45 +104,17 @@ func writeState(dataDir string, st state) error {
 	return writeFileAtomic(filepath.Join(dataDir, Dir, stateName), append(b, '\n'), 0o640)
 }
 
-// writeFileAtomic writes a temporary file beside path, syncs it, renames it over path and
-// syncs the folder: a power cut leaves the old file or the new one.
+// writeFileAtomic writes b whole or not at all (see atomicfile.Write).
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := atomicfile.Write(path, b, mode); err != nil {
 		return fmt.Errorf("update: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("update: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("update: write %s: %w", path, err)
-	}
-	return syncDir(dir)
+	return nil
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("update: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("update: sync %s: %w", dir, err)
 	}
 	return nil
 }
