@@ -76,6 +76,10 @@ type view struct {
 	Langs        []langLink
 	Asset        assetURLs
 	Page         any
+	// Insecure is the admin's secure address when this page came over plain HTTP from
+	// another machine and the admin is served over HTTPS too: the login and claim pages
+	// point to it before a password is typed.
+	Insecure *secureView
 }
 
 type langLink struct {
@@ -93,6 +97,9 @@ func (s *Server) newView(r *http.Request, titleKey string) *view {
 		T:     messages[lang],
 		Title: messages[lang][titleKey],
 		Asset: assetURLs{CSS: s.assets.url("style.css"), Icon: s.assets.url("icon.svg")},
+	}
+	if !secureRequest(r) {
+		v.Insecure = s.secureView(r)
 	}
 	back := url.QueryEscape(r.URL.RequestURI())
 	for _, l := range languages {

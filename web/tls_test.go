@@ -96,3 +96,36 @@ func TestCertificateFilesRefused(t *testing.T) {
 		})
 	}
 }
+
+// Before a password is typed over plain HTTP from another machine, the login and claim pages
+// point to the secure address; over HTTPS, on the box itself, or without HTTPS they do not.
+func TestPlainLoginPointsToHTTPS(t *testing.T) {
+	for _, owned := range []bool{true, false} {
+		var f *fixture
+		page := "/login"
+		if owned {
+			f = newOwnedFixture(t, nil)
+		} else {
+			f = newFixture(t, nil)
+			page = "/setup"
+		}
+		f.srv.https = HTTPS{Port: 443, Fingerprint: fingerprint([]byte("cert"))}
+		en := map[string]string{"Accept-Language": "en"}
+		body := f.do(req{path: page, host: "hotline.local", header: en}).Body.String()
+		if !strings.Contains(body, `id="insecure-url" href="https://hotline.local/"`) || !strings.Contains(body, "can be seen by anyone on the same network") {
+			t.Errorf("%s over plain HTTP: no pointer to the secure address", page)
+		}
+		for _, r := range []req{
+			{path: "https://hotline.local" + page, header: en},
+			{path: page, host: "127.0.0.1:8080", header: en},
+		} {
+			if body := f.do(r).Body.String(); strings.Contains(body, `id="insecure"`) {
+				t.Errorf("%s at %s%s: points to the secure address", page, r.host, r.path)
+			}
+		}
+		f.srv.https = HTTPS{}
+		if body := f.do(req{path: page, host: "hotline.local", header: en}).Body.String(); strings.Contains(body, `id="insecure"`) {
+			t.Errorf("%s without HTTPS: points to a secure address", page)
+		}
+	}
+}
