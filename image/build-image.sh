@@ -90,5 +90,8 @@ fi
 set -- $mkfs
 # lazy_journal_init: the journal is left as the image file has it, a hole that reads as zeros
 # (and that dd writes as zeros), instead of 16 MB of zeros allocated in the file.
-mkfs.ext4 -q -F -L perm -E "$1,lazy_journal_init=1" "$2" "$3"
+# -e remount-ro: after an I/O error (a failing card) the kernel refuses writes instead of going
+# on (gokrazy mounts /perm without options, so the file system's own default counts); the box
+# then starts again from a copy in memory.
+mkfs.ext4 -q -F -L perm -e remount-ro -E "$1,lazy_journal_init=1" "$2" "$3"
 echo "$out"

@@ -134,13 +134,18 @@ func TestPiImage(t *testing.T) {
 		}
 	}
 
-	// /perm: an ext4 file system labelled perm (superblock at 1024: magic at 56, label at 120).
+	// /perm: an ext4 file system labelled perm (superblock at 1024: magic at 56, label at 120),
+	// which the kernel turns read-only after an I/O error (s_errors at 60: 2, remount-ro) so
+	// that the box goes on from a copy in memory (docs/RELIABILITY.md).
 	sb := make([]byte, 1024)
 	if _, err := f.ReadAt(sb, offset(3)+1024); err != nil {
 		t.Fatal(err)
 	}
 	if magic, label := binary.LittleEndian.Uint16(sb[56:]), strings.TrimRight(string(sb[120:136]), "\x00"); magic != 0xef53 || label != "perm" {
 		t.Errorf("partition 4: magic %#x label %q, want an ext4 file system labelled perm", magic, label)
+	}
+	if errs := binary.LittleEndian.Uint16(sb[60:]); errs != 2 {
+		t.Errorf("partition 4: on errors %d, want 2 (remount read-only)", errs)
 	}
 }
 
