@@ -68,7 +68,9 @@ func parseLogQuery(r *http.Request, loc *time.Location) (logQuery, bool) {
 		Number:  cleanDisplay(v.Get("number")),
 	}
 	if n := []rune(q.Number); len(n) > 32 {
-		q.Number = string(n[:32])
+		// A cut right after a space leaves it at the end: trimmed, so that the links the page
+		// makes carry the number the page shows (found by FuzzLogQuery).
+		q.Number = strings.TrimSpace(string(n[:32]))
 	}
 	q.Before, _ = strconv.ParseInt(v.Get("before"), 10, 64)
 	q.Before = max(q.Before, 0)
