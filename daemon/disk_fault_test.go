@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,7 +124,8 @@ func TestDiskFillsUnderTheDaemon(t *testing.T) {
 	const floor = 10 << 20  // above the guard's 8 MB ballast, as the default 64 MB is
 	const oldSize = 4 << 20 // bytes of audio in each old message
 
-	// Six old messages, a day apart, oldest first.
+	// Six old messages nobody has dealt with, a day apart, oldest first, older than the month
+	// that keeps such a message from a full disk; and one left two days ago.
 	st, err := store.Open(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -131,14 +133,12 @@ func TestDiskFillsUnderTheDaemon(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, store.VoicemailDir), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	var oldIDs []int64
-	for i := range 6 {
-		at := time.Now().Add(-time.Duration(10-i) * 24 * time.Hour)
+	leave := func(i int, name string, age time.Duration, size int) int64 {
+		at := time.Now().Add(-age)
 		call, err := st.StartCall(ctx, "gsm1", "+7916123450"+fmt.Sprint(i), at)
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := fmt.Sprintf("old-%d.wav", i)
 		vm, err := st.StartVoicemail(ctx, call, name, at.Add(5*time.Second))
 		if err != nil {
 			t.Fatal(err)
@@ -147,20 +147,25 @@ func TestDiskFillsUnderTheDaemon(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.Write(make([]int16, oldSize/2)); err != nil {
+		if err := w.Write(make([]int16, size/2)); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.FinishVoicemail(ctx, vm, time.Duration(oldSize/2)*time.Second/voice.Rate); err != nil {
+		if err := st.FinishVoicemail(ctx, vm, time.Duration(size/2)*time.Second/voice.Rate); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.FinishCall(ctx, call, at.Add(5*time.Minute), "0", store.OutcomeVoicemail); err != nil {
 			t.Fatal(err)
 		}
-		oldIDs = append(oldIDs, vm)
+		return vm
 	}
+	var oldIDs []int64
+	for i := range 6 {
+		oldIDs = append(oldIDs, leave(i, fmt.Sprintf("old-%d.wav", i), store.KeepWaiting+time.Duration(10-i)*24*time.Hour, oldSize))
+	}
+	recentID := leave(6, "recent.wav", 48*time.Hour, 1<<20)
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +192,10 @@ func TestDiskFillsUnderTheDaemon(t *testing.T) {
 			t.Errorf("old message %d (a day newer than the one before): audio removed %v, file %v; want removed %v",
 				i, h.Store.VoicemailAudioRemoved(v), statErr, gone)
 		}
+	}
+
+	if v, err := h.Store.Voicemail(ctx, recentID); err != nil || h.Store.VoicemailAudioRemoved(v) {
+		t.Errorf("the message left two days ago: removed %v (%v)", h.Store.VoicemailAudioRemoved(v), err)
 	}
 
 	// 2. The disk fills while a caller leaves a message.
@@ -271,8 +280,8 @@ func TestDiskFillsUnderTheDaemon(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE outcome = '') FROM calls`).Scan(&calls, &open); err != nil {
 		t.Fatal(err)
 	}
-	if calls != 8 || open != 0 {
-		t.Errorf("%d calls, %d open; want the 6 old and the 2 new, closed", calls, open)
+	if calls != 9 || open != 0 {
+		t.Errorf("%d calls, %d open; want the 7 earlier and the 2 new, closed", calls, open)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, store.VoicemailDir, "*.wav"))
 	for _, f := range files {
@@ -280,13 +289,15 @@ func TestDiskFillsUnderTheDaemon(t *testing.T) {
 			t.Errorf("%s does not play: %v", filepath.Base(f), err)
 		}
 	}
-	if len(files) != 1 {
-		t.Errorf("messages kept: %v; want the cut one alone", files)
-	}
 	// The full disk had retention take the audio of the other old messages as well (room for
-	// the floor and the ballast again); the rows all stay.
-	if n := len(voicemailIDs(t, db)); n != 7 {
-		t.Errorf("%d voicemail rows, want 7", n)
+	// the floor and the ballast again), but not the one left two days ago, nor the one the
+	// disk cut, though that leaves the disk full; the rows all stay.
+	if len(files) != 2 || !slices.Contains(files, filepath.Join(dir, store.VoicemailDir, "recent.wav")) ||
+		!slices.Contains(files, filepath.Join(dir, store.VoicemailDir, v.File)) {
+		t.Errorf("messages kept: %v; want the recent one and the cut one (%s)", files, v.File)
+	}
+	if n := len(voicemailIDs(t, db)); n != 8 {
+		t.Errorf("%d voicemail rows, want 8", n)
 	}
 }
 

@@ -295,8 +295,15 @@ func (g *Guard) check(ctx context.Context) Status {
 		return st
 	case full || u.Free < floor || (!g.st.Recording && u.Free < resume):
 		st.Recording = false
-		st.Alert = fmt.Sprintf("Only %s free on the data disk (at least %s is needed): voicemail is not being recorded. "+
-			"Delete old voicemail, shorten how long recordings are kept, or fit a bigger card.", human(u.Free), human(floor))
+		need := resume // what it takes to come back on
+		if u.Free >= need {
+			// Room again, just after a write failed for want of it (retention freed some, or
+			// whatever filled the disk let go): the next check turns recording back on.
+			st.Alert = fmt.Sprintf("The data disk ran full (%s free now): voicemail is not being recorded until the next check, in a few seconds.", human(u.Free))
+		} else {
+			st.Alert = fmt.Sprintf("Only %s free on the data disk (at least %s is needed): voicemail is not being recorded. "+
+				"Delete old voicemail, shorten how long recordings are kept, or fit a bigger card.", human(u.Free), human(need))
+		}
 		if g.released {
 			st.Alert += " The emergency reserve has been released so that calls are still logged."
 		}

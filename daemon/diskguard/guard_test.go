@@ -102,9 +102,9 @@ func TestTransitions(t *testing.T) {
 		{free: 100 * mb, wantRecording: true, wantBallast: true},
 		{free: 67 * mb, wantRecording: false, wantBallast: true, wantAlert: "Only 66 MB free"}, // 63 MB with the ballast
 		{free: 3 * mb, wantRecording: false, wantBallast: false, wantAlert: "emergency reserve has been released"},
-		{free: 67 * mb, wantRecording: false, wantBallast: false, wantAlert: "not being recorded"}, // above the floor, under the hysteresis
-		{free: 72 * mb, wantRecording: true, wantBallast: true},                                    // ballast back: 68 MB, resume needs 68 MB
-		{free: 72 * mb, notify: fmt.Errorf("write: %w", syscall.ENOSPC), wantRecording: false, wantBallast: false, wantAlert: "not being recorded"},
+		{free: 67 * mb, wantRecording: false, wantBallast: false, wantAlert: "Only 70 MB free on the data disk (at least 71 MB is needed)"}, // above the floor, under the hysteresis
+		{free: 72 * mb, wantRecording: true, wantBallast: true},                                                                             // ballast back: 68 MB, resume needs 68 MB
+		{free: 72 * mb, notify: fmt.Errorf("write: %w", syscall.ENOSPC), wantRecording: false, wantBallast: false, wantAlert: "The data disk ran full (75 MB free now): voicemail is not being recorded until the next check"},
 		{free: 500 * mb, wantRecording: true, wantBallast: true},
 	} {
 		d.set(step.free)

@@ -26,8 +26,15 @@ type Retention struct {
 	// For MaxBytes and Free, recorded conversations and the messages someone has dealt with
 	// (handled) go first, oldest first; messages nobody has dealt with yet go last, oldest
 	// first, only when that is not enough: a caller waiting to be called back is the last thing
-	// a full disk should take. MaxAge, the owner's own limit, takes every message by age.
+	// a full disk should take. Free never takes one of those younger than [KeepWaiting]: a disk
+	// filled by something else then stops new messages (the disk guard says so) instead of
+	// taking the ones just left. MaxAge, the owner's own limit, takes every message by age.
 }
+
+// KeepWaiting is how long a message nobody has dealt with is safe from a disk that needs room
+// (Retention.Free). An older one can go, so that a box whose owner listens to messages but
+// never marks them handled can still record new ones.
+const KeepWaiting = 30 * 24 * time.Hour
 
 // RetentionResult is what ApplyRetention removed.
 type RetentionResult struct {
@@ -125,15 +132,16 @@ func (s *Store) ApplyRetention(ctx context.Context, r Retention) (RetentionResul
 		return a.created.Compare(b.created)
 	})
 
+	now := s.now()
 	cutoff := time.Time{}
 	if r.MaxAge > 0 {
-		cutoff = s.now().Add(-r.MaxAge)
+		cutoff = now.Add(-r.MaxAge)
 	}
 	var errs []error
 	for _, m := range list {
 		old := !cutoff.IsZero() && m.created.Before(cutoff)
 		overQuota := r.MaxBytes > 0 && res.Kept > r.MaxBytes
-		needRoom := res.Bytes < r.Free
+		needRoom := res.Bytes < r.Free && !(m.waiting && m.created.After(now.Add(-KeepWaiting)))
 		if !old && !overQuota && !needRoom {
 			continue // a later one may still be older than MaxAge
 		}

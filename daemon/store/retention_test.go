@@ -31,9 +31,11 @@ func TestApplyRetention(t *testing.T) {
 		{"quota of 9001 bytes", Retention{MaxBytes: 9001}, []int{0, 1, 2}, 6000},
 		{"quota of 12000 bytes", Retention{MaxBytes: 12000}, []int{0, 1}, 3000},
 		{"quota above all", Retention{MaxBytes: 1 << 30}, nil, 0},
-		{"free 2500 bytes", Retention{Free: 2500}, []int{0, 1}, 3000},
+		// Room on the disk takes no message nobody has dealt with that is younger than
+		// KeepWaiting (TestRetentionSparesMessagesNotDealtWith has older ones).
+		{"free 2500 bytes", Retention{Free: 2500}, nil, 0},
 		{"age and quota", Retention{MaxAge: 4*day + time.Hour, MaxBytes: 12000}, []int{0, 1}, 3000},
-		{"free more than there is", Retention{Free: 1 << 30}, []int{0, 1, 2, 3, 4}, 15000},
+		{"free more than there is", Retention{Free: 1 << 30}, nil, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -148,11 +150,13 @@ func TestRetentionTakesRecordings(t *testing.T) {
 }
 
 // When the disk needs room, the messages someone has dealt with go before older ones nobody has
-// (a caller waiting to be called back); the owner's age limit takes them all by age.
+// (a caller waiting to be called back), and of those only ones older than KeepWaiting; the
+// owner's quota takes them last, the owner's age limit takes them all by age.
 func TestRetentionSparesMessagesNotDealtWith(t *testing.T) {
 	ctx := context.Background()
-	setup := func(t *testing.T) (*Store, []int64) {
-		// 1000, 2000, 3000 bytes, three, two and one day old; the middle one handled.
+	setup := func(t *testing.T, later time.Duration) (*Store, []int64) {
+		// 1000, 2000, 3000 bytes, three, two and one day old (and later more); the middle one
+		// handled.
 		clock := newClock()
 		s := openTest(t, "", clock)
 		ids := leaveMessages(t, s, clock, "w", 3, 3)
@@ -160,21 +164,27 @@ func TestRetentionSparesMessagesNotDealtWith(t *testing.T) {
 		if err := s.SetVoicemailHandled(ctx, ids[1], true, "owner"); err != nil {
 			t.Fatal(err)
 		}
+		clock.Add(later)
 		return s, ids
 	}
 	for _, tc := range []struct {
 		name    string
+		later   time.Duration // how much older the messages are
 		r       Retention
 		wantIdx []int // in the order removed
 	}{
-		{"free 1500 bytes", Retention{Free: 1500}, []int{1}},
-		{"free 2500 bytes", Retention{Free: 2500}, []int{1, 0}},
-		{"quota of 4000 bytes", Retention{MaxBytes: 4000}, []int{1}},
-		{"quota of 2000 bytes", Retention{MaxBytes: 2000}, []int{1, 0, 2}},
-		{"older than 1.5 days", Retention{MaxAge: 36 * time.Hour}, []int{1, 0}},
+		{"free 1500 bytes", 0, Retention{Free: 1500}, []int{1}},
+		{"free 2500 bytes", 0, Retention{Free: 2500}, []int{1}},
+		{"free all", 0, Retention{Free: 1 << 30}, []int{1}},
+		{"free 2500 bytes, the messages a month old", KeepWaiting, Retention{Free: 2500}, []int{1, 0}},
+		{"free all, the messages a month old", KeepWaiting, Retention{Free: 1 << 30}, []int{1, 0, 2}},
+		{"free all, only the first a month old", KeepWaiting - 2*24*time.Hour, Retention{Free: 1 << 30}, []int{1, 0}},
+		{"quota of 4000 bytes", 0, Retention{MaxBytes: 4000}, []int{1}},
+		{"quota of 2000 bytes", 0, Retention{MaxBytes: 2000}, []int{1, 0, 2}},
+		{"older than 1.5 days", 0, Retention{MaxAge: 36 * time.Hour}, []int{1, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, ids := setup(t)
+			s, ids := setup(t, tc.later)
 			res, err := s.ApplyRetention(ctx, tc.r)
 			if err != nil {
 				t.Fatal(err)
