@@ -775,10 +775,19 @@ func (h *Hotline) Disk() diskguard.Status {
 // runs on its data disk as it should.
 func (h *Hotline) WorkingCopyOf() string { return h.copyOf }
 
-// retention applies the owner's retention settings once a day: "retention_days" (voicemail
-// audio older than this is removed; 0 keeps it) and "retention_mb" (the oldest audio is
-// removed beyond this much; 0: no quota). Rows stay; the disk guard frees more when the disk
-// runs low.
+// The owner's retention settings (whole numbers; "0" or unset: no limit).
+const (
+	// SettingRetentionDays: the audio of messages and recorded conversations older than this
+	// many days is removed.
+	SettingRetentionDays = "retention_days"
+	// SettingRetentionMB: beyond this many MB of them, the oldest go (messages nobody has
+	// dealt with last).
+	SettingRetentionMB = "retention_mb"
+)
+
+// retention applies the owner's retention settings ([SettingRetentionDays],
+// [SettingRetentionMB]) a minute after the start and then once a day. Rows stay; the disk
+// guard frees more when the disk runs low.
 func (h *Hotline) retention(ctx context.Context) {
 	t := time.NewTimer(time.Minute)
 	defer t.Stop()
@@ -789,32 +798,37 @@ func (h *Hotline) retention(ctx context.Context) {
 		case <-t.C:
 		}
 		t.Reset(24 * time.Hour)
-		num := func(k string) int64 {
-			v, _ := h.Store.Setting(ctx, k, "0")
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil || n < 0 {
-				return 0
-			}
-			return n
+		h.applyRetention(ctx)
+	}
+}
+
+// applyRetention does one day's retention: the owner's deleted messages older than a week
+// go for good, then the owner's limits are applied.
+func (h *Hotline) applyRetention(ctx context.Context) {
+	num := func(k string) int64 {
+		v, _ := h.Store.Setting(ctx, k, "0")
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 {
+			return 0
 		}
-		// Messages the owner deleted are kept a week, then go for good.
-		if n, err := h.Store.PurgeVoicemailTrash(ctx); err != nil {
-			h.log.Error("purge deleted voicemail", "err", err)
-		} else if n > 0 {
-			h.log.Info("deleted voicemail older than a week removed", "messages", n)
-		}
-		r := store.Retention{MaxAge: time.Duration(num("retention_days")) * 24 * time.Hour, MaxBytes: num("retention_mb") << 20}
-		if r.MaxAge == 0 && r.MaxBytes == 0 {
-			continue
-		}
-		res, err := h.Store.ApplyRetention(ctx, r)
-		if err != nil {
-			h.log.Error("retention", "err", err)
-			continue
-		}
-		if len(res.Removed) > 0 {
-			h.log.Info("old recordings removed", "messages", len(res.Removed), "bytes", res.Bytes)
-		}
+		return n
+	}
+	if n, err := h.Store.PurgeVoicemailTrash(ctx); err != nil {
+		h.log.Error("purge deleted voicemail", "err", err)
+	} else if n > 0 {
+		h.log.Info("deleted voicemail older than a week removed", "messages", n)
+	}
+	r := store.Retention{MaxAge: time.Duration(num(SettingRetentionDays)) * 24 * time.Hour, MaxBytes: num(SettingRetentionMB) << 20}
+	if r.MaxAge == 0 && r.MaxBytes == 0 {
+		return
+	}
+	res, err := h.Store.ApplyRetention(ctx, r)
+	if err != nil {
+		h.log.Error("retention", "err", err)
+		return
+	}
+	if len(res.Removed) > 0 || res.Recordings > 0 {
+		h.log.Info("old recordings removed", "messages", len(res.Removed), "conversations", res.Recordings, "bytes", res.Bytes)
 	}
 }
 

@@ -439,7 +439,7 @@ func TestSettings(t *testing.T) {
 		"csrf": {csrf}, "alert_sms": {"8 916 123-45-67"}, "alert_email": {"owner@example.ru"},
 		"alert_webhook": {"https://api.telegram.org/bot1:x/sendMessage?chat_id=5"}, "smtp_host": {"smtp.example.ru:587"},
 		"smtp_user": {"owner"}, "smtp_password": {""}, "smtp_from": {"box@example.ru"}, "missed_sms_text": {"Мы перезвоним!\r\nСпасибо."},
-		"language": {"en"}, "answer_rings": {"3"}, "region": {"RU"},
+		"language": {"en"}, "answer_rings": {"3"}, "region": {"RU"}, "retention_days": {"090"}, "retention_mb": {" 500 "},
 	}
 	w := f.do(req{method: "POST", path: "/settings", cookies: []*http.Cookie{cookie}, form: good})
 	if w.Code != http.StatusSeeOther {
@@ -448,11 +448,18 @@ func TestSettings(t *testing.T) {
 	for k, want := range map[string]string{
 		daemon.SettingAlertSMS: "+79161234567", daemon.SettingAlertEmail: "owner@example.ru", daemon.SettingSMTPHost: "smtp.example.ru:587",
 		daemon.SettingMissedSMS: "Мы перезвоним!\nСпасибо.", "language": "en", "answer_rings": "3",
-		daemon.SettingSMTPPassword: "old-secret-pw", // an empty field keeps it
+		daemon.SettingSMTPPassword:  "old-secret-pw", // an empty field keeps it
+		daemon.SettingRetentionDays: "90", daemon.SettingRetentionMB: "500",
 	} {
 		if got, _ := f.st.Setting(ctx, k, ""); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
+	}
+	// An empty retention field is no limit.
+	good.Set("retention_days", "")
+	f.do(req{method: "POST", path: "/settings", cookies: []*http.Cookie{cookie}, form: good})
+	if got, _ := f.st.Setting(ctx, daemon.SettingRetentionDays, ""); got != "0" {
+		t.Errorf("retention days after emptying: %q", got)
 	}
 	// A new password is stored and never shown; clearing removes it.
 	good.Set("smtp_password", "new-secret-pw")
@@ -475,6 +482,7 @@ func TestSettings(t *testing.T) {
 		"alert_sms": "12", "alert_email": "Boss <boss@example.ru>", "alert_webhook": "javascript:alert(1)",
 		"smtp_host": "smtp.example.ru", "smtp_from": "not an address", "language": "de", "answer_rings": "11",
 		"region": "XX", "missed_sms_text": strings.Repeat("я", 671), "smtp_password": "a\nb",
+		"retention_days": "-1", "retention_mb": "1e3",
 	} {
 		form := url.Values{}
 		for k, v := range good {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/mail"
@@ -65,7 +66,15 @@ var settingFields = []struct{ key, def string }{
 	{settingLanguage, langRU},
 	{settingAnswerRings, "1"},
 	{settingRegion, defaultRegion},
+	{daemon.SettingRetentionDays, "0"},
+	{daemon.SettingRetentionMB, "0"},
 }
+
+// Upper limits of the retention fields: ten years, a terabyte.
+const (
+	maxRetentionDays = 3650
+	maxRetentionMB   = 1_000_000
+)
 
 func (s *Server) handleSettingsForm(w http.ResponseWriter, r *http.Request) {
 	values := map[string]string{}
@@ -270,6 +279,20 @@ func validateSettings(T map[string]string, in map[string]string) map[string]stri
 	}
 	if n, err := strconv.Atoi(in[settingAnswerRings]); err != nil || n < 1 || n > maxAnswerRings {
 		errs[settingAnswerRings] = T["err_rings"]
+	}
+	for _, f := range []struct {
+		key string
+		max int
+	}{{daemon.SettingRetentionDays, maxRetentionDays}, {daemon.SettingRetentionMB, maxRetentionMB}} {
+		if in[f.key] == "" {
+			in[f.key] = "0" // empty: no limit
+		}
+		n, err := strconv.Atoi(in[f.key])
+		if err != nil || n < 0 || n > f.max {
+			errs[f.key] = fmt.Sprintf(T["err_"+f.key], f.max)
+			continue
+		}
+		in[f.key] = strconv.Itoa(n) // "007" is stored as "7"
 	}
 	return errs
 }
