@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"hotline/daemon/diskguard"
 	"hotline/daemon/store"
 	"hotline/daemon/switchboard"
 )
@@ -56,7 +57,80 @@ type alertBody struct {
 	Line   string    `json:"line,omitempty"`
 	Number string    `json:"number,omitempty"`
 	CallID int64     `json:"call_id,omitempty"`
+	Disk   string    `json:"disk,omitempty"` // for AlertDisk: one of the disk troubles below
 	At     time.Time `json:"at"`
+}
+
+// The disk troubles an AlertDisk names (alertBody.Disk).
+const (
+	diskFull        = "full"         // too little room: voicemail is not recorded
+	diskReadOnly    = "read_only"    // the card refuses writes
+	diskWorkingCopy = "working_copy" // the box started from a copy in memory (the card is read-only)
+	diskUnmeasured  = "unmeasured"   // the free space cannot be measured
+)
+
+// diskTrouble is the trouble the guard's status shows, "" for none.
+func diskTrouble(s diskguard.Status) string {
+	switch {
+	case s.Alert == "":
+		return ""
+	case s.ReadOnly:
+		return diskReadOnly
+	case !s.Recording:
+		return diskFull
+	default:
+		return diskUnmeasured
+	}
+}
+
+// diskChanged tells the owner of a new disk trouble, in the owner's language: once when it
+// starts, not at each check that finds it still there (the free space it names changes as
+// the box goes on logging calls).
+func (a *alerter) diskChanged(ctx context.Context, s diskguard.Status) {
+	trouble := diskTrouble(s)
+	a.mu.Lock()
+	same := trouble == a.diskTold
+	a.diskTold = trouble
+	a.mu.Unlock()
+	if same || trouble == "" {
+		return
+	}
+	a.queue(ctx, alertBody{Kind: AlertDisk, Disk: trouble, Text: diskText(a.lang(ctx) != "en", trouble, s.Free), At: s.Checked})
+}
+
+// diskText is the owner's words for a disk trouble, in Russian or English.
+func diskText(ru bool, trouble string, free uint64) string {
+	mb := fmt.Sprintf("%.1f MB", float64(free)/1e6)
+	switch trouble {
+	case diskFull:
+		if ru {
+			return "Память коробки почти заполнена (свободно " + strings.Replace(mb, "MB", "МБ", 1) + "): голосовые сообщения не записываются, звонки принимаются. " +
+				"Удалите старые сообщения в разделе «Сообщения» или поставьте карту памяти побольше."
+		}
+		return "The box's memory is almost full (" + mb + " free): voicemail is not being recorded; calls are still answered. " +
+			"Delete old messages on the Messages page, or put in a bigger memory card."
+	case diskReadOnly:
+		if ru {
+			return "Карта памяти коробки перестала принимать запись (так бывает, когда карта начинает выходить из строя). " +
+				"Звонки принимаются; коробка сама перезапустится и продолжит работу с копией данных в памяти. Замените карту."
+		}
+		return "The box's memory card has stopped taking writes (cards do this when they start to fail). " +
+			"Calls are still answered; the box restarts by itself to work from a copy of its data in memory. Replace the card."
+	case diskWorkingCopy:
+		if ru {
+			return "Карта памяти коробки перестала принимать запись (так бывает, когда карта начинает выходить из строя). " +
+				"Коробка принимает звонки и сообщения, работая с копией данных в оперативной памяти, но всё новое пропадёт при перезапуске. " +
+				"Скачайте резервную копию в админке, замените карту и восстановите копию."
+		}
+		return "The box's memory card has turned read-only, which cards do when they start to fail. " +
+			"The box still answers calls and takes messages from a copy of its data in working memory, but what happens from now on " +
+			"is lost when the box restarts. Download a backup from the admin, then replace the memory card and restore the backup."
+	default:
+		if ru {
+			return "Коробка не может проверить свободное место на карте памяти. Если это повторяется, замените карту."
+		}
+		return "The box cannot measure the free space on its memory card. If this goes on, replace the card."
+	}
 }
 
 // alerter queues alerts in the store and sends them in the background; a slow or failing
@@ -72,9 +146,10 @@ type alerter struct {
 	// wake makes the sender look at the queue at once.
 	wake chan struct{}
 
-	mu   sync.Mutex
-	down map[string]time.Time // line -> when it stopped being ready
-	told map[string]bool      // line -> the owner was told it is down
+	mu       sync.Mutex
+	down     map[string]time.Time // line -> when it stopped being ready
+	told     map[string]bool      // line -> the owner was told it is down
+	diskTold string               // the disk trouble the owner was last told of ("": none)
 }
 
 func newAlerter(h *Hotline) *alerter {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/daemon/diskguard"
 	"hotline/daemon/store"
 	"hotline/daemon/switchboard"
 )
@@ -256,5 +258,68 @@ func TestFeatureCodeLogsInAndOut(t *testing.T) {
 	}
 	if got := featureCode(st, "nobody", "*1"); got != "" {
 		t.Errorf("unknown user: %q", got)
+	}
+}
+
+// The owner hears of a disk trouble once when it starts, in the owner's language, not at every
+// check that still finds it (the free space it names changes as the box logs calls); a trouble
+// that ends and comes back is told again, and so is another kind of trouble.
+func TestDiskAlertsOncePerTrouble(t *testing.T) {
+	ctx := context.Background()
+	h, err := Open(ctx, Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.Store.SetSetting(ctx, SettingAlertWebhook, "http://127.0.0.1:1/never"); err != nil {
+		t.Fatal(err)
+	}
+	a := newAlerter(h)
+	ok := diskguard.Status{Recording: true, Free: 900e6}
+	full := func(free uint64) diskguard.Status {
+		return diskguard.Status{Free: free, Alert: fmt.Sprintf("Only %d bytes free", free)}
+	}
+	for i, step := range []struct {
+		lang   string
+		status diskguard.Status
+		want   string // the trouble told now, "" for none
+		words  string // in the text told
+	}{
+		{"ru", ok, "", ""},
+		{"ru", full(66e6), diskFull, "Память коробки почти заполнена (свободно 66.0 МБ)"},
+		{"ru", full(65e6), "", ""},
+		{"ru", full(64.5e6), "", ""},
+		{"ru", ok, "", ""},
+		{"en", full(60e6), diskFull, "The box's memory is almost full (60.0 MB free)"},
+		{"en", diskguard.Status{ReadOnly: true, Alert: "read-only"}, diskReadOnly, "stopped taking writes"},
+		{"ru", diskguard.Status{ReadOnly: true, Alert: "read-only"}, "", ""},
+		{"ru", diskguard.Status{Recording: true, Alert: "Cannot measure"}, diskUnmeasured, "не может проверить свободное место"},
+	} {
+		if err := h.Store.SetSetting(ctx, "language", step.lang); err != nil {
+			t.Fatal(err)
+		}
+		before, err := h.Store.Alerts(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.diskChanged(ctx, step.status)
+		after, err := h.Store.Alerts(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case step.want == "" && len(after) != len(before):
+			t.Errorf("step %d: an alert was queued: %s", i, after[0].Body)
+		case step.want != "" && len(after) != len(before)+1:
+			t.Errorf("step %d: %d alerts queued, want one", i, len(after)-len(before))
+		case step.want != "":
+			var b alertBody
+			if err := json.Unmarshal([]byte(after[0].Body), &b); err != nil {
+				t.Fatal(err)
+			}
+			if b.Kind != AlertDisk || b.Disk != step.want || !strings.Contains(b.Text, step.words) {
+				t.Errorf("step %d: told %+v, want %s with %q", i, b, step.want, step.words)
+			}
+		}
 	}
 }

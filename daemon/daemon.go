@@ -153,11 +153,6 @@ type Hotline struct {
 	copyOf string
 }
 
-// alertWorkingCopy tells the owner the box runs from a working copy of its data.
-const alertWorkingCopy = "The box's memory card has turned read-only, which cards do when they start to fail. " +
-	"The box still answers calls and takes messages from a copy of its data in working memory, but what happens from now on " +
-	"is lost when the box restarts. Download a backup from the admin, then replace the memory card and restore the backup."
-
 // gsmLine is a line driver with its own run loop.
 type gsmLine interface {
 	hw.Line
@@ -229,8 +224,8 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 			return r.Bytes, err
 		},
 		OnChange: func(s diskguard.Status) {
-			if s.Alert != "" && h.alerts != nil {
-				h.alerts.queue(context.Background(), alertBody{Kind: AlertDisk, Text: s.Alert, At: time.Now()})
+			if h.alerts != nil {
+				h.alerts.diskChanged(context.Background(), s)
 			}
 		},
 	})
@@ -268,7 +263,8 @@ func Open(ctx context.Context, cfg Config) (*Hotline, error) {
 	flows := &flowCache{st: st}
 	h.alerts = newAlerter(h)
 	if freshCopy {
-		h.alerts.queue(ctx, alertBody{Kind: AlertDisk, Text: alertWorkingCopy, At: time.Now()})
+		h.alerts.queue(ctx, alertBody{Kind: AlertDisk, Disk: diskWorkingCopy,
+			Text: diskText(h.alerts.lang(ctx) != "en", diskWorkingCopy, 0), At: time.Now()})
 	}
 	own := custom.Prompts{Dir: filepath.Join(st.Dir(), custom.PromptDir)}
 	h.Board = switchboard.New(switchboard.Options{
@@ -766,7 +762,7 @@ func (h *Hotline) Disk() diskguard.Status {
 	s := h.disk.Status()
 	if h.copyOf != "" {
 		s.WorkingCopy = true
-		s.Alert = alertWorkingCopy
+		s.Alert = diskText(false, diskWorkingCopy, 0) // the status in English; the pages and alerts say it in the owner's language
 	}
 	return s
 }

@@ -187,7 +187,7 @@ func claimWithAlerts(t *testing.T, dir string) {
 	}
 }
 
-// diskAlerts counts the disk alerts queued for the owner.
+// diskAlerts counts the alerts queued for the owner about a read-only card.
 func diskAlerts(t *testing.T, h *Hotline) int {
 	t.Helper()
 	all, err := h.Store.Alerts(context.Background(), 100)
@@ -196,7 +196,7 @@ func diskAlerts(t *testing.T, h *Hotline) int {
 	}
 	n := 0
 	for _, a := range all {
-		if a.Kind == AlertDisk && strings.Contains(a.Body, "read-only") {
+		if a.Kind == AlertDisk && (strings.Contains(a.Body, `"disk":"`+diskWorkingCopy+`"`) || strings.Contains(a.Body, `"disk":"`+diskReadOnly+`"`)) {
 			n++
 		}
 	}
