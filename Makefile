@@ -9,9 +9,10 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 DATA      ?= ./var
 LISTEN    ?= 127.0.0.1:8080
 FUZZTIME  ?= 5s
-# go.mod names the Go release the box is built with (its `go` line: the oldest one without known
-# vulnerabilities in what the box calls); the go command fetches it from the module proxy when
-# the installed one is older.
+# go.mod's `toolchain` line names the Go release the box is built with (the oldest one without
+# known vulnerabilities in what the box calls); the go command fetches it from the module proxy
+# when the installed one is older. (Its `go` line stays lower, so that go vet and the editors
+# work with an older Go; `make vulncheck` fails a build made with a vulnerable one.)
 export GOTOOLCHAIN := auto
 # Debian packages the tests use: speech and tools for audio, a real browser for the admin,
 # systemd-analyze for the service unit, mkfs.ext4 for the image, real speech and music for the

@@ -1,6 +1,8 @@
 module hotline
 
-go 1.26.11
+go 1.26.8
+
+toolchain go1.26.11
 
 require (
 	github.com/chromedp/chromedp v0.23.0

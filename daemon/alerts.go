@@ -100,14 +100,14 @@ func (a *alerter) diskChanged(ctx context.Context, s diskguard.Status) {
 
 // diskText is the owner's words for a disk trouble, in Russian or English.
 func diskText(ru bool, trouble string, free uint64) string {
-	mb := fmt.Sprintf("%.1f MB", float64(free)/1e6)
+	mb := fmt.Sprintf("%.1f", float64(free)/1e6)
 	switch trouble {
 	case diskFull:
 		if ru {
-			return "Память коробки почти заполнена (свободно " + strings.Replace(mb, "MB", "МБ", 1) + "): голосовые сообщения не записываются, звонки принимаются. " +
+			return "Память коробки почти заполнена (свободно " + mb + " МБ): голосовые сообщения не записываются, звонки принимаются. " +
 				"Удалите старые сообщения в разделе «Сообщения» или поставьте карту памяти побольше."
 		}
-		return "The box's memory is almost full (" + mb + " free): voicemail is not being recorded; calls are still answered. " +
+		return "The box's memory is almost full (" + mb + " MB free): voicemail is not being recorded; calls are still answered. " +
 			"Delete old messages on the Messages page, or put in a bigger memory card."
 	case diskReadOnly:
 		if ru {

@@ -208,14 +208,7 @@ func TestAlerts(t *testing.T) {
 // A channel that never works is retried on a schedule and then given up, with its error kept.
 func TestAlertGivesUp(t *testing.T) {
 	ctx := context.Background()
-	h, err := Open(ctx, Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	if err := h.Store.SetSetting(ctx, SettingAlertWebhook, "http://127.0.0.1:1/never"); err != nil {
-		t.Fatal(err)
-	}
+	h := openWithDeadWebhook(t)
 	a := newAlerter(h)
 	clock := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	a.now = func() time.Time { return clock }
@@ -266,14 +259,7 @@ func TestFeatureCodeLogsInAndOut(t *testing.T) {
 // that ends and comes back is told again, and so is another kind of trouble.
 func TestDiskAlertsOncePerTrouble(t *testing.T) {
 	ctx := context.Background()
-	h, err := Open(ctx, Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	if err := h.Store.SetSetting(ctx, SettingAlertWebhook, "http://127.0.0.1:1/never"); err != nil {
-		t.Fatal(err)
-	}
+	h := openWithDeadWebhook(t)
 	a := newAlerter(h)
 	ok := diskguard.Status{Recording: true, Free: 900e6}
 	full := func(free uint64) diskguard.Status {
@@ -322,4 +308,20 @@ func TestDiskAlertsOncePerTrouble(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openWithDeadWebhook opens a daemon whose alerts go to a webhook that never answers, so that
+// they stay queued in the store.
+func openWithDeadWebhook(t *testing.T) *Hotline {
+	t.Helper()
+	ctx := context.Background()
+	h, err := Open(ctx, Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	if err := h.Store.SetSetting(ctx, SettingAlertWebhook, "http://127.0.0.1:1/never"); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

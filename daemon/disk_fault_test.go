@@ -68,6 +68,43 @@ func freeBytes(t *testing.T, dir string) int64 {
 	return int64(s.Bavail) * s.Bsize
 }
 
+// leaveMessage puts in st a finished call from number, age ago, that left a complete message
+// of size bytes of silence in the file name, which nobody has dealt with. It returns the
+// message's id.
+func leaveMessage(t *testing.T, st *store.Store, number, name string, age time.Duration, size int) int64 {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Now().Add(-age)
+	call, err := st.StartCall(ctx, "gsm1", number, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := st.StartVoicemail(ctx, call, name, at.Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(st.Dir(), store.VoicemailDir), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	w, err := wav.Create(filepath.Join(st.Dir(), store.VoicemailDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(make([]int16, size/2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishVoicemail(ctx, vm, time.Duration(size/2)*time.Second/voice.Rate); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishCall(ctx, call, at.Add(5*time.Minute), "0", store.OutcomeVoicemail); err != nil {
+		t.Fatal(err)
+	}
+	return vm
+}
+
 // fillTo grows (or shrinks) the file filler until the file system of dir has about free bytes
 // left.
 func fillTo(t *testing.T, dir string, free int64) {
@@ -130,42 +167,12 @@ func TestDiskFillsUnderTheDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, store.VoicemailDir), 0o750); err != nil {
-		t.Fatal(err)
-	}
-	leave := func(i int, name string, age time.Duration, size int) int64 {
-		at := time.Now().Add(-age)
-		call, err := st.StartCall(ctx, "gsm1", "+7916123450"+fmt.Sprint(i), at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vm, err := st.StartVoicemail(ctx, call, name, at.Add(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := wav.Create(filepath.Join(dir, store.VoicemailDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Write(make([]int16, size/2)); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.FinishVoicemail(ctx, vm, time.Duration(size/2)*time.Second/voice.Rate); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.FinishCall(ctx, call, at.Add(5*time.Minute), "0", store.OutcomeVoicemail); err != nil {
-			t.Fatal(err)
-		}
-		return vm
-	}
 	var oldIDs []int64
 	for i := range 6 {
-		oldIDs = append(oldIDs, leave(i, fmt.Sprintf("old-%d.wav", i), store.KeepWaiting+time.Duration(10-i)*24*time.Hour, oldSize))
+		oldIDs = append(oldIDs, leaveMessage(t, st, "+7916123450"+fmt.Sprint(i), fmt.Sprintf("old-%d.wav", i),
+			store.KeepWaiting+time.Duration(10-i)*24*time.Hour, oldSize))
 	}
-	recentID := leave(6, "recent.wav", 48*time.Hour, 1<<20)
+	recentID := leaveMessage(t, st, "+79161234506", "recent.wav", 48*time.Hour, 1<<20)
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}

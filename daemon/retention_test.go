@@ -2,10 +2,9 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,38 +16,15 @@ import (
 // are unset, zero or not numbers limit nothing.
 func TestRetentionSettingsApplied(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, dir)
+	st, err := store.Open(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := os.MkdirAll(filepath.Join(dir, store.VoicemailDir), 0o750); err != nil {
-		t.Fatal(err)
-	}
 	h := &Hotline{Store: st, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var ids []int64
-	for i, age := range []time.Duration{40 * 24 * time.Hour, 10 * 24 * time.Hour, time.Hour} {
-		at := time.Now().Add(-age)
-		call, err := st.StartCall(ctx, "gsm1", "+79161234567", at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := []string{"a.wav", "b.wav", "c.wav"}[i]
-		vm, err := st.StartVoicemail(ctx, call, name, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, store.VoicemailDir, name), make([]byte, 1000), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.FinishVoicemail(ctx, vm, time.Second); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.FinishCall(ctx, call, at.Add(time.Minute), "0", store.OutcomeVoicemail); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, vm)
+	for _, age := range []time.Duration{40 * 24 * time.Hour, 10 * 24 * time.Hour, time.Hour} {
+		ids = append(ids, leaveMessage(t, st, "+79161234567", fmt.Sprintf("m%d.wav", len(ids)), age, 1000))
 	}
 	removed := func() []bool {
 		var out []bool

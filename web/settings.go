@@ -43,6 +43,8 @@ type settingsPage struct {
 	Errors      map[string]string // by field, in plain words
 	Clock       clockView         // the box's time and time zone (clock.go)
 	Secure      *secureView       // the admin over HTTPS (tls.go); nil: not served
+	// The retention fields' upper limits, for the browser's own check.
+	MaxRetentionDays, MaxRetentionMB int
 }
 
 type alertRow struct {
@@ -102,7 +104,8 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, v *view,
 		return
 	}
 	v.Nav = "settings"
-	p := settingsPage{CSS: s.assets.url("admin.css"), Values: values, PasswordSet: pw != "", Errors: errs}
+	p := settingsPage{CSS: s.assets.url("admin.css"), Values: values, PasswordSet: pw != "", Errors: errs,
+		MaxRetentionDays: maxRetentionDays, MaxRetentionMB: maxRetentionMB}
 	p.Clock = s.clockView(ctx, v)
 	p.Secure = s.secureView(r)
 	for _, l := range promptLanguages {
